@@ -1,0 +1,246 @@
+"""DAG files: the project's JSON format, HyperDAG (read), DOT (write).
+
+JSON format (``"format": "pebble-dag"``, version 1)::
+
+    {
+      "format": "pebble-dag", "version": 1,
+      "name": "pyramid(2)",
+      "num_nodes": 6,
+      "preds": [[], [], [], [0, 1], [1, 2], [3, 4]],
+      "ops": ["input", "input", "input", "add", "add", "add"],     (optional)
+      "outputs": [5],                                              (optional: every sink)
+      "labels": {"blocks": [{"name": "p0", "start": 0, "shape": [3]}, ...],
+                 "names": [...]},                                  (optional)
+      "coef": [...], "const": [...],                               (optional, per node)
+      "meta": {...}                                                (optional)
+    }
+
+``preds[v]`` lists the operands of node ``v`` in order.
+
+HyperDAG (the OneStopParallel format): ``%`` comment lines; a header
+``M N P`` (hyperedges, nodes, pins); ``M`` lines ``id comm mem``; ``N`` lines
+``id work [type]``; ``P`` lines ``hyperedge node``. The first pin of a
+hyperedge is its source; it has an edge to every other pin.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+
+import numpy as np
+
+from .core import DAG, DAGError, OPS
+from .labels import Labels
+
+__all__ = ["DAGFileError", "read_dag", "write_dag", "read_json", "write_json", "read_hyperdag", "write_dot"]
+
+FORMAT_NAME = "pebble-dag"
+FORMAT_VERSION = 1
+
+
+class DAGFileError(ValueError):
+    """A DAG file that cannot be read; the message names the file (and line)."""
+
+
+def read_dag(path) -> DAG:
+    """Read a ``.json`` (pebble-dag) or ``.hdag`` (HyperDAG) file."""
+    path = os.fspath(path)
+    if not os.path.isfile(path):
+        raise DAGFileError(f"{path}: no such file")
+    if path.endswith(".json"):
+        return read_json(path)
+    if path.endswith((".hdag", ".hyperdag", ".txt")):
+        return read_hyperdag(path)
+    with open(path, "rb") as f:
+        head = f.read(1)
+    return read_json(path) if head == b"{" else read_hyperdag(path)
+
+
+def write_dag(dag: DAG, path) -> None:
+    """Write ``dag`` as JSON (``.json``) or DOT (``.dot``/``.gv``)."""
+    path = os.fspath(path)
+    if path.endswith((".dot", ".gv")):
+        write_dot(dag, path)
+    else:
+        write_json(dag, path)
+
+
+# -- JSON ----------------------------------------------------------------
+
+def dag_to_json(dag: DAG) -> dict:
+    preds = np.split(dag.indices, dag.indptr[1:-1]) if dag.num_nodes else []
+    obj = {
+        "format": FORMAT_NAME,
+        "version": FORMAT_VERSION,
+        "name": dag.name,
+        "num_nodes": dag.num_nodes,
+        "preds": [p.tolist() for p in preds],
+        "ops": [OPS[c] for c in dag.ops],
+    }
+    if dag.has_explicit_outputs:
+        obj["outputs"] = dag.outputs.tolist()
+    labels = dag.labels.to_json()
+    if labels:
+        obj["labels"] = labels
+    for attr in ("coef", "const"):
+        arr = getattr(dag, attr)
+        if arr is not None:
+            obj[attr] = arr.tolist()
+    if dag.meta:
+        obj["meta"] = dag.meta
+    return obj
+
+
+def write_json(dag: DAG, path) -> None:
+    with open(path, "w") as f:
+        json.dump(dag_to_json(dag), f, separators=(",", ":"), default=_json_default)
+        f.write("\n")
+
+
+def _json_default(x):
+    if isinstance(x, np.generic):
+        return x.item()
+    if isinstance(x, np.ndarray):
+        return x.tolist()
+    raise TypeError(f"cannot store {type(x).__name__} in a DAG file")
+
+
+def dag_from_json(obj, where="JSON") -> DAG:
+    def fail(msg):
+        raise DAGFileError(f"{where}: {msg}")
+
+    if not isinstance(obj, dict):
+        fail("expected a JSON object")
+    if obj.get("format") != FORMAT_NAME:
+        fail(f"not a pebble-dag file (\"format\" is {obj.get('format')!r}, expected {FORMAT_NAME!r})")
+    if obj.get("version") != FORMAT_VERSION:
+        fail(f"unsupported version {obj.get('version')!r} (this reader knows {FORMAT_VERSION})")
+    preds = obj.get("preds")
+    if not isinstance(preds, list):
+        fail("'preds' must be a list of predecessor lists")
+    n = obj.get("num_nodes", len(preds))
+    if not isinstance(n, int) or n != len(preds):
+        fail(f"'num_nodes' is {n!r} but 'preds' has {len(preds)} entries")
+    counts = []
+    flat = []
+    for v, p in enumerate(preds):
+        if not isinstance(p, list) or not all(isinstance(u, int) and not isinstance(u, bool) for u in p):
+            fail(f"preds[{v}] must be a list of integer node ids")
+        counts.append(len(p))
+        flat.extend(p)
+    indptr = np.concatenate([[0], np.cumsum(np.asarray(counts, dtype=np.int64))])
+    try:
+        labels = Labels.from_json(obj["labels"]) if "labels" in obj else None
+        return DAG(indptr, np.asarray(flat, dtype=np.int64), ops=obj.get("ops"), outputs=obj.get("outputs"),
+                   labels=labels, coef=obj.get("coef"), const=obj.get("const"), name=obj.get("name", ""),
+                   meta=obj.get("meta"))
+    except (DAGError, ValueError, TypeError) as exc:
+        fail(str(exc))
+
+
+def read_json(path) -> DAG:
+    try:
+        with open(path) as f:
+            obj = json.load(f)
+    except json.JSONDecodeError as exc:
+        raise DAGFileError(f"{path} line {exc.lineno}: not valid JSON ({exc.msg})") from None
+    except UnicodeDecodeError:
+        raise DAGFileError(f"{path}: not a text file") from None
+    return dag_from_json(obj, where=os.fspath(path))
+
+
+# -- HyperDAG --------------------------------------------------------------
+
+def read_hyperdag(path) -> DAG:
+    """Read a HyperDAG v1 file; memory grows with what the file holds, not what it claims."""
+    path = os.fspath(path)
+
+    def fail(lineno, msg):
+        raise DAGFileError(f"{path} line {lineno}: {msg}" if lineno else f"{path}: {msg}")
+
+    header = None
+    hyperedges_seen = nodes_seen = 0
+    pin_edge, pin_node = [], []
+    lineno = 0
+    try:
+        f = open(path)
+        lines = iter(f)
+        for lineno, line in enumerate(lines, 1):
+            s = line.strip()
+            if not s or s.startswith("%"):
+                continue
+            parts = s.split()
+            try:
+                nums = [int(p) for p in parts[:3]]
+            except ValueError:
+                fail(lineno, f"expected integers, got {s!r}")
+            if header is None:
+                if len(parts) != 3:
+                    fail(lineno, f"bad header {s!r}: expected 'hyperedges nodes pins'")
+                if min(nums) < 0:
+                    fail(lineno, f"bad header {s!r}: counts must be non-negative")
+                header = nums
+                continue
+            m, n, p = header
+            if hyperedges_seen < m:
+                if len(parts) < 1 or not 0 <= nums[0] < m:
+                    fail(lineno, f"hyperedge id {parts[0]} out of range 0..{m - 1}")
+                hyperedges_seen += 1
+            elif nodes_seen < n:
+                if not 0 <= nums[0] < n:
+                    fail(lineno, f"node id {parts[0]} out of range 0..{n - 1}")
+                nodes_seen += 1
+            elif len(pin_edge) < p:
+                if len(parts) != 2:
+                    fail(lineno, f"expected a pin 'hyperedge node', got {s!r}")
+                if not 0 <= nums[0] < m:
+                    fail(lineno, f"pin names hyperedge {nums[0]}, out of range 0..{m - 1}")
+                if not 0 <= nums[1] < n:
+                    fail(lineno, f"pin names node {nums[1]}, out of range 0..{n - 1}")
+                pin_edge.append(nums[0])
+                pin_node.append(nums[1])
+            else:
+                fail(lineno, f"unexpected line after the {p} pins the header declares: {s!r}")
+    except UnicodeDecodeError:
+        fail(0, "not a text file")
+    finally:
+        if "f" in locals():
+            f.close()
+    if header is None:
+        fail(0, "empty file: no 'hyperedges nodes pins' header")
+    m, n, p = header
+    for what, seen, declared in (("hyperedges", hyperedges_seen, m), ("nodes", nodes_seen, n),
+                                 ("pins", len(pin_edge), p)):
+        if seen < declared:
+            fail(0, f"header declares {declared} {what} but the file ends after {seen} (line {lineno})")
+    pe = np.asarray(pin_edge, dtype=np.int64)
+    pn = np.asarray(pin_node, dtype=np.int64)
+    order = np.argsort(pe, kind="stable")
+    pe, pn = pe[order], pn[order]
+    first = np.ones(pe.size, bool)
+    first[1:] = pe[1:] != pe[:-1]
+    src = np.maximum.accumulate(np.where(first, np.arange(pe.size), 0))
+    edges = np.stack([pn[src[~first]], pn[~first]], axis=1)
+    try:
+        return DAG.from_edges(n, edges, name=os.path.splitext(os.path.basename(path))[0])
+    except DAGError as exc:
+        fail(0, str(exc))
+
+
+# -- DOT -------------------------------------------------------------------
+
+def write_dot(dag: DAG, path) -> None:
+    """Write Graphviz DOT: sources as boxes, outputs double-circled, labels shown."""
+    is_out = np.zeros(dag.num_nodes, bool)
+    is_out[dag.outputs] = True
+    src = dag.in_degree == 0
+    with open(path, "w") as f:
+        f.write(f"digraph {json.dumps(dag.name or 'dag')} {{\n  rankdir=BT;\n")
+        for v in range(dag.num_nodes):
+            shape = "box" if src[v] else ("doublecircle" if is_out[v] else "ellipse")
+            f.write(f"  {v} [label={json.dumps(dag.label(v))}, shape={shape}];\n")
+        rows = np.repeat(np.arange(dag.num_nodes), dag.in_degree)
+        for u, v in zip(dag.indices.tolist(), rows.tolist()):
+            f.write(f"  {u} -> {v};\n")
+        f.write("}\n")

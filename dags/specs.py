@@ -1,0 +1,117 @@
+"""Builder specs: ``pyramid:h=4``, ``attention:n=4,d=2``, or a file path.
+
+A family is registered with :func:`family`; its parameters are read from the
+builder's signature (size parameters and keyword-only options alike), so a
+spec accepts exactly what the Python function accepts.
+"""
+
+from __future__ import annotations
+
+import inspect
+import os
+
+__all__ = ["SpecError", "family", "families", "parse_spec", "build", "load_dag"]
+
+
+class SpecError(ValueError):
+    """A builder spec or DAG argument that cannot be used, with the reason."""
+
+
+_FAMILIES: dict = {}
+
+
+def family(name: str, *, example: str | None = None):
+    """Register a builder under ``name`` for use in specs."""
+
+    def register(func):
+        _FAMILIES[name] = (func, example or name)
+        return func
+
+    return register
+
+
+def families() -> dict:
+    """``{name: (builder, example spec)}`` of every registered family."""
+    _load_builtin()
+    return dict(_FAMILIES)
+
+
+def _load_builtin():
+    # The modules register their families on import.
+    from . import families as _  # noqa: F401
+    try:
+        from . import attention as _a  # noqa: F401
+    except ImportError:
+        pass
+
+
+def _convert(fname, pname, param, text):
+    default = param.default
+    ann = param.annotation
+    kind = ann if isinstance(ann, type) else None
+    if kind is None and isinstance(ann, str):
+        kind = {"int": int, "float": float, "str": str, "bool": bool}.get(ann.split("|")[0].strip())
+    if kind is None and default is not inspect.Parameter.empty and default is not None:
+        kind = type(default)
+    kind = kind or str
+    try:
+        if kind is bool:
+            if text.lower() in ("1", "true", "yes"):
+                return True
+            if text.lower() in ("0", "false", "no"):
+                return False
+            raise ValueError
+        if kind is int:
+            return int(text)
+        if kind is float:
+            return float(text)
+    except ValueError:
+        raise SpecError(f"{fname}: parameter '{pname}' must be {kind.__name__}, got {text!r}") from None
+    return text
+
+
+def parse_spec(spec: str):
+    """Split ``'name:k=v,k=v'`` into the builder and its keyword arguments."""
+    _load_builtin()
+    name, _, rest = spec.partition(":")
+    name = name.strip()
+    if name not in _FAMILIES:
+        raise SpecError(f"unknown DAG family {name!r}; known: {', '.join(sorted(_FAMILIES))} "
+                        f"(or give a .json or .hdag file)")
+    func, _ = _FAMILIES[name]
+    sig = inspect.signature(func)
+    params = {p.name: p for p in sig.parameters.values() if p.kind is not p.VAR_KEYWORD}
+    kwargs = {}
+    for item in filter(None, (s.strip() for s in rest.split(","))):
+        key, eq, val = item.partition("=")
+        key = key.strip()
+        if not eq:
+            raise SpecError(f"{name}: expected key=value, got {item!r}")
+        if key not in params:
+            raise SpecError(f"{name}: unknown parameter {key!r}; accepted: {', '.join(params)}")
+        kwargs[key] = _convert(name, key, params[key], val.strip())
+    missing = [p for p, v in params.items() if v.default is inspect.Parameter.empty and p not in kwargs]
+    if missing:
+        raise SpecError(f"{name}: missing parameter {missing[0]!r}; accepted: {', '.join(params)} "
+                        f"(example: {_FAMILIES[name][1]})")
+    return func, kwargs
+
+
+def build(spec: str):
+    """Build the DAG a spec names."""
+    func, kwargs = parse_spec(spec)
+    try:
+        return func(**kwargs)
+    except SpecError:
+        raise
+    except (ValueError, TypeError) as exc:
+        raise SpecError(f"{spec}: {exc}") from None
+
+
+def load_dag(arg: str):
+    """A DAG from a ``.json``/``.hdag`` path or a builder spec."""
+    from .io import read_dag
+
+    if os.path.exists(arg) or arg.endswith((".json", ".hdag", ".hyperdag")):
+        return read_dag(arg)
+    return build(arg)

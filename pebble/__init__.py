@@ -1,0 +1,16 @@
+"""The red-blue pebble game: rules, verifier, schedule files, strategies and CLI.
+
+``pebble`` plays and checks the game on any :class:`dags.DAG`.
+"""
+
+from .engine import Verifier, reference_verify, verify
+from .game import Game, IllegalMove
+from .moves import COMPUTE, DELETE, KINDS, LOAD, STORE, Schedule
+from .rules import Report, Rules, Violation
+from .schedule_io import ScheduleFileError, read_schedule, read_schedule_chunks, write_schedule
+
+__all__ = [
+    "COMPUTE", "DELETE", "Game", "IllegalMove", "KINDS", "LOAD", "Report", "Rules", "STORE", "Schedule",
+    "ScheduleFileError", "Verifier", "Violation", "read_schedule", "read_schedule_chunks", "reference_verify",
+    "verify", "write_schedule",
+]

@@ -1,0 +1,274 @@
+"""The verifier: compiled, streaming, and the trusted core of the toolkit.
+
+:func:`verify` checks a schedule move by move against the rules of
+:mod:`pebble.rules` and returns a :class:`~pebble.rules.Report`; an invalid
+schedule is a result, not an exception. The moves run through a numba kernel
+over byte arrays (red, blue, computed) and the predecessor CSR, a chunk at a
+time, so schedules far larger than memory can be streamed from a file.
+:func:`reference_verify` is the same game played over Python sets with the
+functions of :mod:`pebble.rules`; the tests hold the two against each other.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterable
+
+import numpy as np
+from numba import njit
+
+from . import rules as R
+from .moves import as_codes
+
+__all__ = ["verify", "reference_verify", "Verifier"]
+
+_E = R.Err
+_NODE_RANGE, _LOAD_NOT_BLUE, _REDUNDANT_LOAD, _CAPACITY = int(_E.NODE_RANGE), int(_E.LOAD_NOT_BLUE), int(_E.REDUNDANT_LOAD), int(_E.CAPACITY)
+_STORE_NOT_RED, _REDUNDANT_STORE, _COMPUTE_SOURCE, _ONE_SHOT = int(_E.STORE_NOT_RED), int(_E.REDUNDANT_STORE), int(_E.COMPUTE_SOURCE), int(_E.ONE_SHOT)
+_COMPUTE_PRED, _REDUNDANT_COMPUTE, _REDUNDANT_DELETE, _NODEL = int(_E.COMPUTE_PRED), int(_E.REDUNDANT_COMPUTE), int(_E.REDUNDANT_DELETE), int(_E.NODEL)
+_SLIDE_NEXT = int(_E.SLIDE_NEXT)
+
+# Layout of the counter array carried between chunks.
+_LOADS, _STORES, _COMPUTES, _DELETES, _RED, _PEAK, _PENDING = range(7)
+
+
+@njit(cache=True, nogil=True)
+def _play(codes, indptr, indices, red, blue, computed, st, M, one_shot, nodel, sliding, strict):
+    """Play ``codes``; returns ``(position, error, extra)``, position == len(codes) if all passed."""
+    n = red.shape[0]
+    loads, stores, comps, dels = st[0], st[1], st[2], st[3]
+    cnt, peak, pending = st[4], st[5], st[6]
+    err = 0
+    extra = -1
+    i = 0
+    m = codes.shape[0]
+    while i < m:
+        c = codes[i]
+        k = c & 3
+        v = c >> 2
+        if v < 0 or v >= n:
+            err = _NODE_RANGE
+            break
+        if pending >= 0:
+            ok = False
+            if k == 3 and red[v]:
+                for e in range(indptr[pending], indptr[pending + 1]):
+                    if indices[e] == v:
+                        ok = True
+                        break
+            if not ok:
+                err = _SLIDE_NEXT
+                extra = pending
+                break
+        if k == 0:  # load
+            if not blue[v]:
+                err = _LOAD_NOT_BLUE
+                break
+            if red[v]:
+                if strict:
+                    err = _REDUNDANT_LOAD
+                    break
+            else:
+                if cnt >= M:
+                    err = _CAPACITY
+                    break
+                red[v] = 1
+                cnt += 1
+            loads += 1
+        elif k == 1:  # store
+            if not red[v]:
+                err = _STORE_NOT_RED
+                break
+            if blue[v] and strict:
+                err = _REDUNDANT_STORE
+                break
+            blue[v] = 1
+            stores += 1
+        elif k == 2:  # compute
+            lo = indptr[v]
+            hi = indptr[v + 1]
+            if lo == hi:
+                err = _COMPUTE_SOURCE
+                break
+            if one_shot and computed[v]:
+                err = _ONE_SHOT
+                break
+            for e in range(lo, hi):
+                if not red[indices[e]]:
+                    extra = indices[e]
+                    err = _COMPUTE_PRED
+                    break
+            if err:
+                break
+            if red[v]:
+                if strict:
+                    err = _REDUNDANT_COMPUTE
+                    break
+            else:
+                if cnt >= M:
+                    if not sliding:
+                        err = _CAPACITY
+                        break
+                    pending = v
+                red[v] = 1
+                cnt += 1
+            computed[v] = 1
+            comps += 1
+        else:  # delete
+            if not red[v]:
+                if strict:
+                    err = _REDUNDANT_DELETE
+                    break
+            else:
+                if nodel and not blue[v]:
+                    err = _NODEL
+                    break
+                red[v] = 0
+                cnt -= 1
+            dels += 1
+            pending = -1
+        if pending < 0 and cnt > peak:
+            peak = cnt
+        i += 1
+    st[0], st[1], st[2], st[3] = loads, stores, comps, dels
+    st[4], st[5], st[6] = cnt, peak, pending
+    return i, err, extra
+
+
+class Verifier:
+    """Streaming verifier: :meth:`feed` chunks of move codes, then :meth:`finish`.
+
+    >>> from dags import pyramid_dag
+    >>> g = pyramid_dag(1)
+    >>> v = Verifier(g, M=3)
+    >>> v.feed(Schedule.from_moves(["load p0[0]", "load p0[1]", "compute p1[0]"], g).codes)
+    True
+    >>> v.feed(Schedule.from_moves(["store p1[0]"], g).codes)
+    True
+    >>> v.finish().io
+    3
+    """
+
+    def __init__(self, dag, M, *, variant="base", sliding=False, strict=True, outputs=None,
+                 compute_cost=R.DEFAULT_COMPUTE_COST):
+        self.rules = R.Rules.make(M, variant, sliding=sliding, strict=strict, compute_cost=compute_cost)
+        if outputs is not None:
+            dag = dag.with_outputs([dag.node(o) for o in outputs])
+        self.dag = dag
+        n = dag.num_nodes
+        self.red = np.zeros(n, np.uint8)
+        self.blue = np.zeros(n, np.uint8)
+        self.blue[dag.sources] = 1
+        self.computed = np.zeros(n, np.uint8)
+        self.counters = np.zeros(7, np.int64)
+        self.counters[_PENDING] = -1
+        self.position = 0
+        self.violation = None
+
+    def feed(self, codes) -> bool:
+        """Play a chunk; ``False`` once a violation was found (later chunks are ignored)."""
+        if self.violation is not None:
+            return False
+        codes = np.ascontiguousarray(codes, dtype=np.int64)
+        r = self.rules
+        pos, err, extra = _play(codes, self.dag.indptr, self.dag.indices, self.red, self.blue, self.computed,
+                                self.counters, r.M, r.one_shot, r.nodel, r.sliding, r.strict)
+        if err:
+            code = int(codes[pos])
+            self.violation = R.make_violation(self.dag, r, self.position + pos, code, err, code >> 2, extra)
+            self.position += pos
+            return False
+        self.position += pos
+        return True
+
+    def finish(self) -> R.Report:
+        """The report; checks the end conditions if no move failed."""
+        if self.violation is None:
+            state = R.State(pending=int(self.counters[_PENDING]))
+            bad = R.end_violation(self.dag, self.rules, state, self.blue[self.dag.outputs] != 0)
+            if bad is not None:
+                err, node, extra = bad
+                self.violation = R.make_violation(self.dag, self.rules, self.position, None, err, node, extra)
+        c = self.counters
+        return R.Report(valid=self.violation is None, moves=self.position, loads=int(c[_LOADS]),
+                        stores=int(c[_STORES]), computes=int(c[_COMPUTES]), deletes=int(c[_DELETES]),
+                        peak_red=int(c[_PEAK]), rules=self.rules, violation=self.violation)
+
+
+def _chunks(dag, schedule):
+    if isinstance(schedule, (str, os.PathLike)):
+        from .schedule_io import read_schedule_chunks
+
+        yield from read_schedule_chunks(schedule, dag)
+    elif isinstance(schedule, Iterable) and not isinstance(schedule, (np.ndarray, list, tuple)) \
+            and not hasattr(schedule, "codes"):
+        for chunk in schedule:
+            yield as_codes(chunk, dag)
+    else:
+        yield as_codes(schedule, dag)
+
+
+def verify(dag, schedule, M, *, variant="base", sliding=False, strict=True, outputs=None,
+           compute_cost=R.DEFAULT_COMPUTE_COST) -> R.Report:
+    """Check a red-blue pebbling schedule and count its I/O.
+
+    Parameters
+    ----------
+    dag : dags.DAG
+    schedule : Schedule, int64 array of move codes, list of moves, iterable of code chunks, or a file path
+        Moves may be ``'load Q[0,1]'`` strings or ``(kind, node)`` pairs.
+    M : int
+        Red pebbles (fast memory size), at least 1.
+    variant : {'base', 'one-shot', 'nodel', 'compcost'} or several joined by '+'
+    sliding : bool
+        A compute may find fast memory full if the next move deletes one of
+        its red operands (the pebble slides onto the result).
+    strict : bool
+        Redundant moves (that change nothing) are violations (default).
+    outputs : iterable of nodes or labels, optional
+        The nodes that must end blue; default the DAG's outputs.
+    compute_cost : float
+        Cost per compute in the ``compcost`` variant.
+
+    Returns
+    -------
+    Report
+        ``valid``, ``loads``, ``stores``, ``computes``, ``deletes``, ``io``,
+        ``cost``, ``peak_red`` and the first ``violation`` (or ``None``).
+    """
+    v = Verifier(dag, M, variant=variant, sliding=sliding, strict=strict, outputs=outputs,
+                 compute_cost=compute_cost)
+    for chunk in _chunks(v.dag, schedule):
+        if not v.feed(chunk):
+            break
+    return v.finish()
+
+
+def reference_verify(dag, schedule, M, *, variant="base", sliding=False, strict=True, outputs=None,
+                     compute_cost=R.DEFAULT_COMPUTE_COST) -> R.Report:
+    """:func:`verify` played over Python sets with :mod:`pebble.rules`: slow, obviously correct."""
+    rules = R.Rules.make(M, variant, sliding=sliding, strict=strict, compute_cost=compute_cost)
+    if outputs is not None:
+        dag = dag.with_outputs([dag.node(o) for o in outputs])
+    state = R.State.initial(dag)
+    violation = None
+    index = 0
+    for chunk in _chunks(dag, schedule):
+        for code in chunk.tolist():
+            kind, v = code & 3, code >> 2
+            bad = R.check(dag, rules, state, kind, v)
+            if bad is not None:
+                violation = R.make_violation(dag, rules, index, code, bad[0], v, bad[1])
+                break
+            R.apply(dag, rules, state, kind, v)
+            index += 1
+        if violation is not None:
+            break
+    if violation is None:
+        blue = np.array([int(o) in state.blue for o in dag.outputs], dtype=bool)
+        bad = R.end_violation(dag, rules, state, blue)
+        if bad is not None:
+            violation = R.make_violation(dag, rules, index, None, *bad)
+    return R.Report(valid=violation is None, moves=index, loads=state.loads, stores=state.stores,
+                    computes=state.computes, deletes=state.deletes, peak_red=state.peak, rules=rules,
+                    violation=violation)
