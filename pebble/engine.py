@@ -139,6 +139,7 @@ class Verifier:
     """Streaming verifier: :meth:`feed` chunks of move codes, then :meth:`finish`.
 
     >>> from dags import pyramid_dag
+    >>> from pebble import Schedule
     >>> g = pyramid_dag(1)
     >>> v = Verifier(g, M=3)
     >>> v.feed(Schedule.from_moves(["load p0[0]", "load p0[1]", "compute p1[0]"], g).codes)

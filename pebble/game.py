@@ -7,7 +7,9 @@
 ['p0[0]', 'p0[1]', 'p1[0]']
 >>> g.store("p1[0]"); g.done, g.io
 (True, 3)
->>> g.undo(); g.done
+>>> g.undo()
+'store p1[0]'
+>>> g.done
 False
 >>> g.compute("p1[0]")
 Traceback (most recent call last):

@@ -43,6 +43,8 @@ def _parse_kind(word):
 
 
 def _move_code(dag, move):
+    if isinstance(move, (int, np.integer)):
+        return int(move)  # already a code
     if isinstance(move, str):
         parts = move.split(None, 1)
         if len(parts) != 2:
