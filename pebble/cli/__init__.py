@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import os
 import sys
 
 __all__ = ["main", "CommandError"]
@@ -41,11 +42,12 @@ def main(argv=None) -> int:
         return int(exc.code or 0)
     try:
         return int(args.func(args) or 0)
-    except (CommandError, ValueError, OSError, KeyError) as exc:
-        msg = exc.args[0] if isinstance(exc, KeyError) and exc.args else str(exc)
-        if isinstance(exc, KeyError):
-            msg = f"unknown node {msg!r}"
-        print(f"pebble: error: {msg}", file=sys.stderr)
+    except (CommandError, ValueError, OSError) as exc:
+        # The library reports bad input as ValueError subclasses whose message names the
+        # argument, file or line. PEBBLE_DEBUG=1 shows the traceback instead.
+        if os.environ.get("PEBBLE_DEBUG"):
+            raise
+        print(f"pebble: error: {exc}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print("pebble: interrupted", file=sys.stderr)
