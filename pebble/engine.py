@@ -182,6 +182,17 @@ class Verifier:
         self.position += pos
         return True
 
+    def check(self, schedule) -> R.Report:
+        """Feed a whole schedule (anything :func:`verify` takes) and return the report.
+
+        Afterwards the red, blue and computed arrays hold the state at the
+        end, or just before the failing move.
+        """
+        for chunk in _chunks(self.dag, schedule):
+            if not self.feed(chunk):
+                break
+        return self.finish()
+
     def finish(self) -> R.Report:
         """The report; checks the end conditions if no move failed."""
         if self.violation is None:
@@ -237,12 +248,8 @@ def verify(dag, schedule, M, *, variant="base", sliding=False, strict=True, outp
         ``valid``, ``loads``, ``stores``, ``computes``, ``deletes``, ``io``,
         ``cost``, ``peak_red`` and the first ``violation`` (or ``None``).
     """
-    v = Verifier(dag, M, variant=variant, sliding=sliding, strict=strict, outputs=outputs,
-                 compute_cost=compute_cost)
-    for chunk in _chunks(v.dag, schedule):
-        if not v.feed(chunk):
-            break
-    return v.finish()
+    return Verifier(dag, M, variant=variant, sliding=sliding, strict=strict, outputs=outputs,
+                    compute_cost=compute_cost).check(schedule)
 
 
 def reference_verify(dag, schedule, M, *, variant="base", sliding=False, strict=True, outputs=None,

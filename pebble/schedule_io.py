@@ -37,7 +37,7 @@ import numpy as np
 from .moves import KIND_CODES, KINDS, as_codes
 
 __all__ = ["ScheduleFileError", "read_schedule", "read_schedule_chunks", "write_schedule", "locate_move",
-           "is_binary_schedule", "MAGIC"]
+           "is_binary_schedule", "moves_around", "MAGIC"]
 
 MAGIC = b"\x93PEBBLE\n"
 VERSION = 1
@@ -212,6 +212,21 @@ def _write_text(path, chunks, dag, comment):
             f.writelines(f"{KINDS[k]} {name}\n" for k, name in zip(kinds.tolist(), names))
             total += int(codes.size)
     return total
+
+
+def moves_around(path, dag, index, before=3, after=0):
+    """``[(i, code)]`` for the moves ``index - before .. index + after`` of a schedule file."""
+    lo, hi = max(0, index - before), index + after + 1
+    out, start = [], 0
+    for chunk in read_schedule_chunks(path, dag):
+        end = start + chunk.size
+        if end > lo:
+            for i in range(max(lo, start), min(hi, end)):
+                out.append((i, int(chunk[i - start])))
+        if end >= hi:
+            break
+        start = end
+    return out
 
 
 def locate_move(path, index):

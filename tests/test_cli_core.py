@@ -106,3 +106,13 @@ def test_python_dash_m():
     assert r.returncode == 0 and json.loads(r.stdout)["nodes"] == 6
     r = subprocess.run([sys.executable, "-m", "pebble", "verify"], capture_output=True, text=True, check=False)
     assert r.returncode == 2 and "usage" in r.stderr
+
+
+def test_violation_shown_with_state_around_it(tmp_path, capsys):
+    p = tmp_path / "x.sched"
+    p.write_text("load p0[0]\nload p0[1]\ncompute p1[0]\nload p0[2]\ncompute p1[1]\n")
+    code, out, _ = run(["verify", "pyramid:h=3", str(p), "-M", "4"], capsys)
+    assert code == 1
+    assert "line 5: move 4: compute p1[1]: fast memory is full (M = 4 red pebbles)" in out
+    assert "  >        4  compute p1[1]" in out and "           3  load p0[2]" in out
+    assert "red pebbles before that move (4): p0[0], p0[1], p0[2], p1[0]" in out

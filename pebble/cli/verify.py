@@ -17,12 +17,13 @@ def register(sub):
 
 
 def run(args) -> int:
-    from pebble.engine import verify
+    from pebble.engine import Verifier
     from pebble.schedule_io import locate_move
     from proofs import trivial_lower_bound
 
     dag = load_dag_arg(args.dag)
-    report = verify(dag, args.schedule, args.M, **game_kwargs(args, dag))
+    verifier = Verifier(dag, args.M, **game_kwargs(args, dag))
+    report = verifier.check(args.schedule)
     line = None
     if report.violation is not None and report.violation.move is not None:
         line = locate_move(args.schedule, report.violation.index)
@@ -35,6 +36,8 @@ def run(args) -> int:
         print_json(out)
     else:
         print(render(report, dag, args.schedule, line, lower))
+        if report.violation is not None:
+            print(context(verifier, args.schedule, report.violation))
     return 0 if report.valid else 1
 
 
@@ -57,3 +60,22 @@ def render(report, dag, schedule_name, line, lower) -> str:
         where = f"{schedule_name} line {line}: " if line is not None else ""
         text += f"\n\n{where}{v.message}\n  rule: {v.rule}"
     return text
+
+
+def context(verifier, schedule_name, violation, *, before=3, most=12) -> str:
+    """The moves before the violation and the pebbles at that point."""
+    from pebble.moves import move_text
+    from pebble.schedule_io import moves_around
+
+    dag = verifier.dag
+    lines = []
+    if violation.index > 0 or violation.move is not None:
+        lines.append("\nmoves before it:")
+        for i, code in moves_around(schedule_name, dag, violation.index, before=before):
+            mark = ">" if i == violation.index else " "
+            lines.append(f"  {mark} {i:>8}  {move_text(dag, code)}")
+    for name, arr in (("red", verifier.red), ("blue", verifier.blue)):
+        ids = arr.nonzero()[0]
+        shown = ", ".join(dag.label(v) for v in ids[:most]) + (f", ... ({ids.size - most} more)" if ids.size > most else "")
+        lines.append(f"{name} pebbles {'before that move' if violation.move else 'at the end'} ({ids.size}): {shown or '-'}")
+    return "\n".join(lines)
