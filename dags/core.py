@@ -20,6 +20,7 @@ div       a * (x[0] / x[1]) + b
 exp       exp(a * x[0] + b)
 max       max(x)
 opaque    no numeric meaning (graphs from files)
+square    a * x[0]**2 + b
 ========  =====================================
 """
 
@@ -34,10 +35,10 @@ from .labels import Labels
 
 __all__ = ["DAG", "DAGError", "OPS", "OP_CODES"]
 
-OPS = ("input", "add", "mul", "sub", "div", "exp", "max", "opaque")
+OPS = ("input", "add", "mul", "sub", "div", "exp", "max", "opaque", "square")
 OP_CODES = {name: code for code, name in enumerate(OPS)}
 _BINARY_OPS = (OP_CODES["sub"], OP_CODES["div"])
-_UNARY_OPS = (OP_CODES["exp"],)
+_UNARY_OPS = (OP_CODES["exp"], OP_CODES["square"])
 
 
 class DAGError(ValueError):
