@@ -37,11 +37,14 @@ def layered_layout(dag: DAG) -> np.ndarray:
     return pos
 
 
-def draw_dag(dag: DAG, path=None, *, ax=None, max_nodes: int = MAX_NODES):
+def draw_dag(dag: DAG, path=None, *, ax=None, max_nodes: int = MAX_NODES, colors=None, title=None):
     """Draw ``dag`` on ``ax`` (a new figure if none) and save it to ``path`` if given (.png, .svg, .pdf).
 
-    Returns the matplotlib figure. Raises ValueError for DAGs of more than
-    ``max_nodes`` nodes (a drawing of them would be unreadable).
+    ``colors`` (optional) overrides the default styling: a list of
+    ``(mask, face colour, edge colour, legend label)``, each boolean mask over
+    the nodes, later entries drawn over earlier ones; node shapes (squares for
+    sources) are kept. Returns the matplotlib figure. Raises ValueError for
+    DAGs of more than ``max_nodes`` nodes (a drawing of them would be unreadable).
     """
     if dag.num_nodes > max_nodes:
         raise ValueError(f"{dag.name or 'the DAG'} has {dag.num_nodes} nodes; drawing is for at most {max_nodes} "
@@ -69,17 +72,26 @@ def draw_dag(dag: DAG, path=None, *, ax=None, max_nodes: int = MAX_NODES):
     is_source = dag.in_degree == 0
     is_output = np.zeros(dag.num_nodes, bool)
     is_output[dag.outputs] = True
-    styles = [(is_source & ~is_output, "s", "#9ecae1", 1.0, "source"),
-              (~is_source & ~is_output, "o", "white", 1.0, "computed"),
-              (is_output & ~is_source, "o", "#fcbba1", 2.5, "output"),
-              (is_output & is_source, "s", "#fcbba1", 2.5, "source and output")]
-    for mask, marker, color, lw, name in styles:
+    if colors is None:
+        styles = [(is_source & ~is_output, "s", "#9ecae1", "black", 1.0, "source"),
+                  (~is_source & ~is_output, "o", "white", "black", 1.0, "computed"),
+                  (is_output & ~is_source, "o", "#fcbba1", "black", 2.5, "output"),
+                  (is_output & is_source, "s", "#fcbba1", "black", 2.5, "source and output")]
+    else:
+        styles = []
+        for mask, face, edge, name in colors:
+            mask = np.asarray(mask, bool)
+            for shape, part in (("s", mask & is_source), ("o", mask & ~is_source)):
+                styles.append((part, shape, face, edge, 2.5 if edge != "black" else 1.0, name))
+    named = set()
+    for mask, marker, color, edge, lw, name in styles:
         if mask.any():
-            ax.scatter(pos[mask, 0], pos[mask, 1], s=520, marker=marker, c=color, edgecolors="black",
-                       linewidths=lw, zorder=2, label=name)
+            ax.scatter(pos[mask, 0], pos[mask, 1], s=520, marker=marker, c=color, edgecolors=edge,
+                       linewidths=lw, zorder=2, label=None if name in named else name)
+            named.add(name)
     for v in range(dag.num_nodes):
         ax.text(pos[v, 0], pos[v, 1], dag.label(v), ha="center", va="center", fontsize=6, zorder=3)
-    ax.set_title(dag.name or f"{dag.num_nodes} nodes")
+    ax.set_title(title or dag.name or f"{dag.num_nodes} nodes")
     ax.legend(loc="upper left", bbox_to_anchor=(1.0, 1.0), fontsize=7, frameon=False, markerscale=0.5)
     ax.margins(0.08)
     ax.set_axis_off()
