@@ -99,7 +99,7 @@ def measure_exact(n, d, M) -> Point:
                  seconds=round(seconds, 3))
 
 
-def measure_approx(n, d, g, M, *, bound_B=1.0, coefficients="taylor", seed=0, error_rows=1024) -> Point:
+def measure_approx(n, d, g, M, *, bound_B=1.0, coefficients="chebyshev", seed=0, error_rows=1024) -> Point:
     """The Alman-Song schedule on ``approx_attention_dag(n, d, g)``, and the DAG's error on random inputs.
 
     ``Q``, ``K``, ``V`` have entries uniform in ``[-bound_B, bound_B]``; the
@@ -170,7 +170,7 @@ def crossover(d, g, M, *, limit=1 << 20):
     return None
 
 
-def sweep(d, g, M, *, exact_ns, approx_ns, bound_B=1.0, coefficients="taylor", seed=0, progress=None):
+def sweep(d, g, M, *, exact_ns, approx_ns, bound_B=1.0, coefficients="chebyshev", seed=0, progress=None):
     """Measure every length: FlashAttention on ``exact_ns``, Alman-Song on ``approx_ns``.
 
     Returns a dict with the ``points`` (a list of :class:`Point`), the fitted

@@ -23,8 +23,8 @@ def register(sub):
     p.add_argument("--max-n-approx", type=positive_int, default=16384, help="largest n for the approximate DAG "
                                                                              "(default: 16384)")
     p.add_argument("-B", "--bound-B", type=float, default=1.0, help="entries of Q, K, V in [-B, B] (default: 1)")
-    p.add_argument("--coefficients", choices=("taylor", "chebyshev"), default="taylor",
-                   help="polynomial approximation of exp (default: taylor)")
+    p.add_argument("--coefficients", choices=("taylor", "chebyshev"), default="chebyshev",
+                   help="polynomial approximation of exp (default: chebyshev)")
     p.add_argument("--seed", type=int, default=0, help="random inputs (default: 0)")
     p.add_argument("--csv", metavar="FILE", help="write every point as CSV")
     p.add_argument("--plot", metavar="FILE", help="write a log-log plot (PNG; needs matplotlib)")
