@@ -135,9 +135,17 @@ def reference_evaluate_nodes(dag: DAG, inputs) -> list:
     >>> reference_evaluate_nodes(pyramid_dag(1), [1.0, 2.0])
     [1.0, 2.0, 3.0]
     """
-    values = [0.0] * dag.num_nodes
+    # numpy scalars, so that overflow and division by zero give inf and nan as the vectorised
+    # evaluation does, instead of raising.
+    values = [np.float64(0.0)] * dag.num_nodes
     for v, x in zip(dag.sources.tolist(), _source_values(dag, inputs).tolist()):
-        values[v] = x
+        values[v] = np.float64(x)
+    with np.errstate(all="ignore"):
+        _reference_loop(dag, values)
+    return [float(x) for x in values]
+
+
+def _reference_loop(dag, values):
     for v in dag.topological_order.tolist():
         op = OPS[dag.ops[v]]
         if op == "input":
@@ -154,14 +162,13 @@ def reference_evaluate_nodes(dag: DAG, inputs) -> list:
         elif op == "div":
             values[v] = a * (x[0] / x[1]) + b
         elif op == "exp":
-            values[v] = math.exp(a * x[0] + b)
+            values[v] = np.exp(a * x[0] + b)
         elif op == "max":
             values[v] = max(x)
         elif op == "square":
             values[v] = a * x[0] ** 2 + b
         else:
             raise EvaluationError(f"node {dag.label(v)}: operation {op!r} cannot be evaluated")
-    return values
 
 
 def evaluate(dag: DAG, inputs) -> np.ndarray:
