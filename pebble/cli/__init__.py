@@ -15,7 +15,7 @@ import sys
 __all__ = ["main", "CommandError"]
 
 # Subcommand modules, in the order `pebble --help` lists them.
-COMMANDS = ["demo", "verify", "dag", "schedule", "sweep"]
+COMMANDS = ["demo", "verify", "dag", "schedule", "sweep", "bound", "bounds", "solve"]
 
 
 class CommandError(Exception):

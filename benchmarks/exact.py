@@ -1,0 +1,162 @@
+"""Exact optimal pebbling: the CP-SAT model against the plain time-expanded model.
+
+For each instance (DAG, M, variant): the optimum or [lower, upper] and the
+time to prove it with 2 workers, for ``solve`` (pebble.solver.cpsat) and, in
+the same run, for the plain model (pebble.solver.baseline: one move per
+step, red and blue per node and step, the heuristic's length as horizon).
+
+Targets: every instance of at most 30 nodes proven optimal in at most 60 s;
+median time to proof at least 10x better than the plain model; as many
+osp-tiny instances (smallest feasible M and twice it) proven as possible.
+Where the plain model does not finish, its time is the limit and the ratio a
+lower bound ("> x").
+
+Results are appended to benchmarks/results/exact.jsonl as each run ends; a
+run already in the file (same instance, method and time limit) is skipped,
+so an interrupted benchmark resumes where it stopped. The machine's load
+average is recorded with each run.
+
+    python benchmarks/exact.py [--only pyramid,tree] [--variants base,one-shot]
+                               [--methods cp-sat,plain] [--time-limit 60] [--osp-time-limit 600]
+    python benchmarks/exact.py --summary        # only summarise the results file
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import pathlib
+import statistics
+import sys
+
+from pebble.solver import solve
+from pebble.solver.baseline import plain_solve
+from pebble.solver.table import build_instance, shared_benchmarks
+
+RESULTS = pathlib.Path(__file__).resolve().parent / "results" / "exact.jsonl"
+
+FAMILIES = [
+    "pyramid:h=3", "pyramid:h=4", "pyramid:h=5", "pyramid:h=6",
+    "tree:h=3", "tree:h=4",
+    "fft:k=3",
+    "matvec:n=2", "matvec:n=3", "matvec:n=4",
+    "matmul:n=2,k=2,m=2",
+    "attention:n=2,d=1", "attention:n=2,d=2", "attention:n=3,d=1",
+    "approx:n=2,d=1,g=1", "approx:n=3,d=1,g=1", "approx:n=4,d=1,g=1", "approx:n=2,d=1,g=2",
+    "layered:layers=4,width=4,seed=1", "layered:layers=5,width=5,seed=2", "layered:layers=6,width=5,seed=3",
+]
+
+
+def instances(only):
+    """``(name, dag, [M...], is_osp)`` for every instance whose name contains one of ``only``."""
+    specs = [(s, False) for s in FAMILIES]
+    specs += [(f"osp-tiny/{p.name}", True) for p in sorted((shared_benchmarks() / "osp-tiny").glob("*.hdag"))]
+    for name, osp in specs:
+        if only and not any(word in name for word in only):
+            continue
+        dag = build_instance(name)
+        m0 = dag.min_memory()
+        yield name, dag, ([m0, 2 * m0] if osp else sorted({m0, m0 + 1, 2 * m0})), osp
+
+
+def load_results(path):
+    if not path.exists():
+        return []
+    with open(path, encoding="utf-8") as f:
+        return [json.loads(line) for line in f if line.strip()]
+
+
+def run_one(method, dag, M, variant, time_limit):
+    if method == "cp-sat":
+        return solve(dag, M, variant=variant, time_limit=time_limit, workers=2)
+    return plain_solve(dag, M, variant=variant, time_limit=time_limit, workers=2)
+
+
+def main(argv=None) -> int:
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p.add_argument("--only", default="", help="comma-separated substrings of instance names to run")
+    p.add_argument("--variants", default="base,one-shot")
+    p.add_argument("--methods", default="cp-sat,plain")
+    p.add_argument("--time-limit", type=float, default=60.0, help="seconds per run (families)")
+    p.add_argument("--osp-time-limit", type=float, default=600.0, help="seconds per CP-SAT run on osp-tiny")
+    p.add_argument("--plain-time-limit", type=float, default=60.0, help="seconds per run of the plain model")
+    p.add_argument("--results", default=str(RESULTS))
+    p.add_argument("--summary", action="store_true", help="only summarise the results file")
+    args = p.parse_args(argv)
+    path = pathlib.Path(args.results)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    if not args.summary:
+        done = {(r["instance"], r["M"], r["variant"], r["method"], r["time_limit"]) for r in load_results(path)}
+        only = [w for w in args.only.split(",") if w]
+        for name, dag, memories, osp in instances(only):
+            for M in memories:
+                for variant in args.variants.split(","):
+                    for method in args.methods.split(","):
+                        limit = args.plain_time_limit if method == "plain" else (
+                            args.osp_time_limit if osp else args.time_limit)
+                        if (name, M, variant, method, limit) in done:
+                            continue
+                        load = os.getloadavg()[0]
+                        r = run_one(method, dag, M, variant, limit)
+                        row = {"instance": name, "nodes": dag.num_nodes, "M": M, "variant": variant,
+                               "method": method, "status": r.status, "io": r.io, "lower_bound": r.lower_bound,
+                               "seconds": round(r.seconds, 3), "time_limit": limit, "workers": 2,
+                               "load_average": round(load, 2), "solver": r.stats.get("solver", "")}
+                        with open(path, "a", encoding="utf-8") as f:
+                            f.write(json.dumps(row) + "\n")
+                        bound = r.io if r.status == "optimal" else f"[{r.lower_bound}, {r.io}]"
+                        print(f"{name} M={M} {variant} {method}: {r.status} {bound} in {r.seconds:.1f} s",
+                              flush=True)
+    summarise(load_results(path))
+    return 0
+
+
+def summarise(rows):
+    """Tables and the figures against the targets, per variant."""
+    latest = {}
+    for r in rows:  # the longest limit run of each instance and method counts
+        key = (r["instance"], r["M"], r["variant"], r["method"])
+        if key not in latest or r["time_limit"] >= latest[key]["time_limit"]:
+            latest[key] = r
+    for variant in sorted({k[2] for k in latest}):
+        print(f"\n## {variant}\n")
+        print("| instance | nodes | M | optimum or [lower, upper] | CP-SAT s | plain | plain s | ratio |")
+        print("|---|---:|---:|---|---:|---|---:|---:|")
+        ratios, small, small_proven, small_max = [], 0, 0, 0.0
+        osp_total = osp_proven = 0
+        for key in sorted(k for k in latest if k[2] == variant and k[3] == "cp-sat"):
+            r = latest[key]
+            plain = latest.get(key[:3] + ("plain",))
+            value = r["io"] if r["status"] == "optimal" else f"[{r['lower_bound']}, {r['io']}]"
+            cells = [r["instance"], r["nodes"], r["M"], value, f"{r['seconds']:.2f}" if r["status"] == "optimal" else "-"]
+            ratio = ""
+            if plain is not None:
+                pv = plain["io"] if plain["status"] == "optimal" else f"[{plain['lower_bound']}, {plain['io']}]"
+                cells += [pv, f"{plain['seconds']:.1f}"]
+                if r["status"] == "optimal":
+                    x = plain["seconds"] / max(r["seconds"], 1e-3)
+                    ratios.append(x)
+                    ratio = f"{x:.0f}x" if plain["status"] == "optimal" else f"> {x:.0f}x"
+            else:
+                cells += ["", ""]
+            print("| " + " | ".join(str(c) for c in cells + [ratio]) + " |")
+            if r["nodes"] <= 30:
+                small += 1
+                if r["status"] == "optimal" and r["seconds"] <= 60:
+                    small_proven += 1
+                    small_max = max(small_max, r["seconds"])
+            if r["instance"].startswith("osp-tiny/"):
+                osp_total += 1
+                osp_proven += r["status"] == "optimal"
+        print(f"\ninstances of at most 30 nodes proven in at most 60 s: {small_proven} of {small} "
+              f"(slowest proof {small_max:.1f} s)")
+        if ratios:
+            print(f"median time-to-proof ratio, plain / CP-SAT, over {len(ratios)} instances proven by CP-SAT: "
+                  f"{statistics.median(ratios):.0f}x (a lower bound where the plain model timed out)")
+        if osp_total:
+            print(f"osp-tiny proven: {osp_proven} of {osp_total}")
+
+
+if __name__ == "__main__":
+    sys.exit(main())

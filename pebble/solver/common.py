@@ -1,0 +1,101 @@
+"""What the exact methods share: checking an instance, the result type, the final check.
+
+Nothing here models the game; each method plays it its own way and hands
+its schedule to :func:`checked_report`, which runs the verifier.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from ..engine import verify
+from ..moves import Schedule
+from ..rules import Report, Rules
+
+__all__ = ["SolverError", "SolveResult", "STATUSES", "game_rules", "checked_report"]
+
+STATUSES = ("optimal", "feasible", "infeasible", "unknown")
+
+
+class SolverError(ValueError):
+    """An instance an exact method cannot take, with the reason and what would work."""
+
+
+def game_rules(dag, M, variant, *, supported=("base", "one-shot", "nodel", "one-shot+nodel")) -> Rules:
+    """The rules of the game to solve; raises :class:`SolverError` at once for an impossible M.
+
+    >>> from dags import pyramid_dag
+    >>> game_rules(pyramid_dag(3), 2, "base")
+    Traceback (most recent call last):
+    ...
+    pebble.solver.common.SolverError: M = 2 is below the smallest feasible M = 3 for pyramid(3) (max in-degree 2, plus 1 for the result)
+    """
+    rules = Rules.make(M, variant)
+    if rules.variant not in supported:
+        raise SolverError(f"argument 'variant': the exact solvers take {', '.join(supported)}, got {variant!r}")
+    smallest = dag.min_memory()
+    if rules.M < smallest:
+        raise SolverError(f"M = {rules.M} is below the smallest feasible M = {smallest} for {dag.name or 'this DAG'} "
+                          f"(max in-degree {smallest - 1}, plus 1 for the result)")
+    return rules
+
+
+def checked_report(dag, schedule: Schedule, rules: Rules, method: str) -> Report:
+    """The verifier's report on ``schedule``; a schedule it rejects is a bug of ``method``."""
+    report = verify(dag, schedule, rules.M, variant=rules.variant)
+    if not report.valid:
+        raise AssertionError(f"{method} produced an invalid schedule (a bug): {report.violation}")
+    return report
+
+
+@dataclass
+class SolveResult:
+    """The outcome of an exact method.
+
+    Attributes
+    ----------
+    status : {'optimal', 'feasible', 'infeasible', 'unknown'}
+        ``optimal``: ``io == lower_bound`` and the schedule attains it;
+        ``feasible``: a verified schedule, not proven optimal; ``unknown``: no
+        schedule found in time.
+    schedule : Schedule or None
+        The best schedule found, accepted by :func:`pebble.verify`.
+    io : int or None
+        Its I/O (loads + stores).
+    lower_bound : int
+        A proven lower bound on the optimum of the game (all schedules).
+    seconds : float
+        Wall time.
+    report : Report or None
+        The verifier's report on ``schedule``.
+    M, variant, method : the instance and what solved it.
+    stats : dict
+        Method-specific figures (model size, states expanded, ...).
+    """
+
+    status: str
+    schedule: Schedule | None
+    io: int | None
+    lower_bound: int
+    seconds: float
+    report: Report | None
+    M: int
+    variant: str
+    method: str
+    stats: dict = field(default_factory=dict)
+
+    @property
+    def optimal(self) -> bool:
+        return self.status == "optimal"
+
+    def to_dict(self) -> dict:
+        return {"status": self.status, "io": self.io, "lower_bound": self.lower_bound, "M": self.M,
+                "variant": self.variant, "method": self.method, "seconds": round(self.seconds, 3),
+                "moves": None if self.schedule is None else len(self.schedule), **self.stats}
+
+    def __str__(self):
+        if self.io is None:
+            return f"{self.status}: no schedule found (lower bound {self.lower_bound}, {self.seconds:.2f} s)"
+        bound = "" if self.optimal else f", lower bound {self.lower_bound}"
+        return (f"{self.status}: I/O {self.io}{bound} (M={self.M} {self.variant}, {self.method}, "
+                f"{self.seconds:.2f} s, {len(self.schedule)} moves)")

@@ -1,0 +1,130 @@
+"""One transition of the base-game relaxation, checked exactly.
+
+Between two first computes a schedule may load, delete and recompute. The
+CP-SAT relaxation (:mod:`.cpsat`) only bounds the room its recomputes need;
+:func:`reach` settles a transition exactly, by breadth-first search over red
+sets: can fast memory go from the red set ``start`` to one containing
+``target``, loading only nodes of ``loadable``, computing only nodes of
+``computable`` (operands red), deleting freely, never above M red pebbles?
+
+Reachability is monotone: a larger start, loadable or computable set, or a
+smaller target, never hurts. So a transition found impossible also rules
+out every transition whose sets are no larger (and whose target is no
+smaller), at any step, and so does one that needs some number of reloads
+(loads of a value loaded before in the same transition): all such
+transitions need as many. :func:`generalise` enlarges the sets as far as
+the transition stays impossible, for a cut that covers many solutions.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+
+from ..moves import COMPUTE, DELETE, LOAD
+
+__all__ = ["reach", "generalise"]
+
+
+def reach(preds, start, loadable, computable, target, M, *, reloads=None, max_states=200_000):
+    """``(answer, moves)``: whether ``target`` can be made red, and (if so) the move codes.
+
+    ``reloads``: at most this many loads of a node loaded before in the
+    transition (the relaxation counts each loaded node once); ``None`` for no
+    limit. ``answer`` is ``None`` if the search stopped at ``max_states``
+    without deciding. Deletes are lazy (a delete only to make
+    room), which loses no reachable set, except that the moves begin by
+    deleting the start nodes that cannot help (not ancestors of the target);
+    red nodes off the target at the end are left for the caller to delete.
+    """
+    target = set(target)
+    relevant, stack = set(), list(target)
+    while stack:  # only ancestors of the target through computable nodes matter
+        v = stack.pop()
+        if v not in relevant:
+            relevant.add(v)
+            if v in computable:
+                stack.extend(preds[v])
+    nodes = sorted(relevant)
+    bit = {v: 1 << i for i, v in enumerate(nodes)}
+    goal = sum(bit[v] for v in target)
+    loads = [v for v in nodes if v in loadable]
+    computes = [(v, sum(bit[u] for u in preds[v])) for v in nodes
+                if v in computable and all(u in bit for u in preds[v])]
+    first = (sum(bit[v] for v in start if v in bit), 0, 0)  # red, loaded, reloads used
+    parent = {first: None}
+    queue = deque([first])
+    while queue:
+        state = queue.popleft()
+        red, loaded, used = state
+        if red & goal == goal:
+            moves = []
+            while parent[state] is not None:
+                state, step = parent[state]
+                moves.extend(reversed(step))
+            useless = [v << 2 | DELETE for v in sorted(start) if v not in bit]
+            return True, useless + moves[::-1]
+        if len(parent) > max_states:
+            return None, None
+        steps = []
+        for v in loads:
+            b = bit[v]
+            if red & b:
+                continue
+            if reloads is None:
+                steps.append((b, v << 2 | LOAD, 0, 0, 0))
+            elif not loaded & b or used < reloads:
+                steps.append((b, v << 2 | LOAD, loaded | b, used + bool(loaded & b), 0))
+        steps += [(bit[v], v << 2 | COMPUTE, loaded, used, operands)
+                  for v, operands in computes if not red & bit[v] and not operands & ~red]
+        full = red.bit_count() >= M
+        for b, code, new_loaded, new_used, keep in steps:
+            victims = red & ~keep if full else 0
+            options = [(red | b, ())] if not full else []
+            while victims:
+                low = victims & -victims
+                victims ^= low
+                options.append(((red & ~low) | b, (nodes[low.bit_length() - 1] << 2 | DELETE,)))
+            for new_red, delete in options:
+                nxt = (new_red, new_loaded, new_used)
+                if nxt not in parent:
+                    parent[nxt] = (state, delete + (code,))
+                    queue.append(nxt)
+    return False, None
+
+
+def generalise(preds, start, loadable, computable, target, M, universe, *, reloads=None):
+    """Sets ``(start, loadable, computable, target)`` as large (target as small) as stay impossible.
+
+    Call only for a transition :func:`reach` found impossible with the same
+    ``reloads``. Nodes that are not ancestors of the target cannot matter and
+    join every set unchecked.
+    """
+    sets = {"start": set(start), "loadable": set(loadable), "computable": set(computable)}
+    target = set(target)
+
+    def impossible():
+        return reach(preds, sets["start"], sets["loadable"], sets["computable"], target, M,
+                     reloads=reloads)[0] is False
+
+    for v in sorted(target):
+        target.discard(v)
+        if not impossible():
+            target.add(v)
+    ancestors, stack = set(), list(target)
+    while stack:
+        v = stack.pop()
+        if v not in ancestors:
+            ancestors.add(v)
+            stack.extend(preds[v])
+    for name in ("computable", "loadable", "start"):
+        sets[name] |= universe - ancestors
+        rest = sorted((universe & ancestors) - sets[name])
+        sets[name].update(rest)
+        if impossible():
+            continue
+        sets[name].difference_update(rest)
+        for v in rest:
+            sets[name].add(v)
+            if not impossible():
+                sets[name].discard(v)
+    return sets["start"], sets["loadable"], sets["computable"], target

@@ -1,0 +1,316 @@
+"""The regression of every bound against the certified optima.
+
+The table ``proofs/data/optima.csv`` (format in :mod:`pebble.solver.table`,
+which writes it) lists optima that an exact method proved, one instance a
+line: ``spec,M,variant,optimum,methods,solver,seconds``. :func:`read_optima`
+reads any such table strictly, naming the file and line of anything wrong.
+
+:func:`check_table` holds, for every row, every applicable lower bound
+``<=`` the optimum ``<=`` every upper bound (the verified schedules of the
+strategies), and checks the table against itself: the optimum never
+increases with M, and the base game never costs more than a restriction of
+it. Any failure is a :class:`Finding` naming the instance, the values and the
+bound. A bound that fails is a finding about the bound (or the optimum), not
+something to loosen.
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+from dataclasses import dataclass, field
+from functools import lru_cache
+from pathlib import Path
+
+import numpy as np
+
+from pebble.solver.table import COLUMNS, TABLE_PATH as TABLE, build_instance, shared_benchmarks
+
+from .bound import BoundError, bounds_for, game_flags, normalize_variant
+
+__all__ = ["TABLE", "COLUMNS", "Optimum", "Finding", "RowResult", "CheckResult", "TableError", "read_optima",
+           "dag_for_spec", "fingerprint", "find_optimum", "check_table"]
+
+
+class TableError(ValueError):
+    """A table of optima that cannot be read, naming the file and line."""
+
+
+@dataclass(frozen=True)
+class Optimum:
+    """One certified optimum: a row of the table."""
+
+    spec: str
+    M: int
+    variant: str
+    optimum: int
+    methods: str
+    solver: str
+    seconds: float
+    line: int
+
+    def describe(self) -> str:
+        return f"{self.spec} M={self.M} {self.variant}"
+
+    def to_dict(self) -> dict:
+        return {"spec": self.spec, "M": self.M, "variant": self.variant, "optimum": self.optimum,
+                "methods": self.methods, "solver": self.solver, "seconds": self.seconds}
+
+
+def _int_cell(path, line, column, text, minimum):
+    try:
+        value = int(text)
+    except ValueError:
+        value = None
+    if value is None or value < minimum:
+        raise TableError(f"{path} line {line}: column '{column}' must be an integer >= {minimum}, got {text!r}")
+    return value
+
+
+def _parse_row(path, line, cells) -> Optimum:
+    if len(cells) != len(COLUMNS):
+        raise TableError(f"{path} line {line}: expected {len(COLUMNS)} columns, got {len(cells)}")
+    spec, M, variant, optimum, methods, solver, seconds = cells
+    if not spec:
+        raise TableError(f"{path} line {line}: column 'spec' is empty")
+    try:
+        variant = normalize_variant(variant)
+    except ValueError as exc:
+        raise TableError(f"{path} line {line}: column 'variant': {exc}") from None
+    try:
+        secs = float(seconds)
+    except ValueError:
+        raise TableError(f"{path} line {line}: column 'seconds' must be a number, got {seconds!r}") from None
+    return Optimum(spec, _int_cell(path, line, "M", M, 1), variant, _int_cell(path, line, "optimum", optimum, 0),
+                   methods, solver, secs, line)
+
+
+def read_optima(path=None) -> list[Optimum]:
+    """The rows of a table of optima (default :data:`TABLE`), checked.
+
+    Raises :class:`TableError` naming the file and line for a missing file,
+    a wrong header, a malformed cell or a duplicated instance.
+    """
+    path = Path(path or TABLE)
+    try:
+        handle = open(path, newline="")
+    except OSError as exc:
+        raise TableError(f"cannot read the table of optima {path}: {exc.strerror or exc}") from None
+    rows, seen, header = [], {}, None
+    with handle:
+        for line, text in enumerate(handle, start=1):
+            if not text.strip() or text.lstrip().startswith("#"):
+                continue
+            cells = [c.strip() for c in next(csv.reader([text]))]
+            if header is None:
+                header = cells
+                if tuple(header) != COLUMNS:
+                    raise TableError(f"{path} line {line}: the header must be {','.join(COLUMNS)}, "
+                                     f"got {','.join(header)}")
+                continue
+            row = _parse_row(path, line, cells)
+            key = (row.spec, row.M, row.variant)
+            if key in seen:
+                raise TableError(f"{path} line {line}: {row.describe()} is already on line {seen[key]}")
+            seen[key] = line
+            rows.append(row)
+    if header is None:
+        raise TableError(f"{path}: empty file; the header must be {','.join(COLUMNS)}")
+    return rows
+
+
+def dag_for_spec(spec, benchmarks=None):
+    """The DAG a table spec names, or ``None`` for a benchmark DAG when the benchmarks folder is absent.
+
+    ``benchmarks`` replaces the shared benchmarks folder (default
+    :func:`pebble.solver.table.shared_benchmarks`).
+    """
+    if spec.startswith("osp-tiny/"):
+        folder = Path(benchmarks) if benchmarks is not None else shared_benchmarks()
+        if not folder.is_dir():
+            return None
+        if benchmarks is not None:
+            from dags import read_dag
+
+            return read_dag(folder / spec)
+    return _instance(spec)
+
+
+@lru_cache(maxsize=256)
+def _instance(spec):
+    return build_instance(spec)
+
+
+def fingerprint(dag) -> str:
+    """A digest of the structure the game sees: predecessor lists and outputs.
+
+    Two DAGs with the same fingerprint have the same optimum, whatever they
+    are called or however they were given (a spec, a file, a conversion).
+    """
+    h = hashlib.sha1()
+    for arr in (dag.indptr, dag.indices, np.sort(dag.outputs)):
+        h.update(np.ascontiguousarray(arr, dtype=np.int64).tobytes())
+        h.update(b"|")
+    return h.hexdigest()
+
+
+def find_optimum(dag, M, variant="base", *, table=None, benchmarks=None):
+    """The certified optimum of ``(dag, M, variant)`` from a table, or ``None``.
+
+    Rows match by :func:`fingerprint`, so a DAG given as a file matches the
+    row of the builder spec it was written from.
+    """
+    flags = game_flags(variant)
+    key = fingerprint(dag)
+    for row in read_optima(table):
+        if row.M != M or game_flags(row.variant) != flags:
+            continue
+        other = dag_for_spec(row.spec, benchmarks)
+        if other is not None and other.num_nodes == dag.num_nodes and fingerprint(other) == key:
+            return row
+    return None
+
+
+@dataclass(frozen=True)
+class Finding:
+    """A failed check: the instance, what failed, and the values."""
+
+    instance: str
+    kind: str  # 'lower', 'upper' or 'table'
+    bound: str
+    value: float
+    optimum: int
+    message: str
+
+    def to_dict(self) -> dict:
+        return {"instance": self.instance, "kind": self.kind, "bound": self.bound, "value": self.value,
+                "optimum": self.optimum, "message": self.message}
+
+
+@dataclass
+class RowResult:
+    """The bounds of one row against its optimum."""
+
+    row: Optimum
+    status: str  # 'ok', 'violation' or 'skipped'
+    lower: object = None  # best lower Bound
+    upper: object = None  # best upper Bound
+    bounds: list = field(default_factory=list)
+    note: str = ""
+
+    def to_dict(self) -> dict:
+        return {**self.row.to_dict(), "status": self.status, "note": self.note,
+                "best_lower": None if self.lower is None else {"name": self.lower.name, "value": self.lower.value},
+                "best_upper": None if self.upper is None else {"name": self.upper.name, "value": self.upper.value},
+                "bounds": [{"name": b.name, "kind": b.kind, "value": b.value} for b in self.bounds]}
+
+
+@dataclass
+class CheckResult:
+    """Every row checked, and every finding."""
+
+    table: str
+    rows: list
+    findings: list
+
+    @property
+    def ok(self) -> bool:
+        return not self.findings
+
+    @property
+    def skipped(self) -> list:
+        return [r for r in self.rows if r.status == "skipped"]
+
+    def to_dict(self) -> dict:
+        return {"table": self.table, "ok": self.ok, "checked": len(self.rows) - len(self.skipped),
+                "skipped": len(self.skipped), "findings": [f.to_dict() for f in self.findings],
+                "rows": [r.to_dict() for r in self.rows]}
+
+
+def check_row(row: Optimum, *, benchmarks=None) -> tuple[RowResult, list]:
+    """Every bound that applies to one row, against its optimum."""
+    dag = dag_for_spec(row.spec, benchmarks)
+    if dag is None:
+        folder = Path(benchmarks) if benchmarks is not None else shared_benchmarks()
+        return RowResult(row, "skipped", note=f"benchmarks folder {folder} not found (set PEBBLE_SHARED)"), []
+    try:
+        bounds = bounds_for(dag, row.M, variant=row.variant)
+    except BoundError as exc:
+        finding = Finding(row.describe(), "table", "-", float("nan"), row.optimum, f"{row.describe()}: {exc}")
+        return RowResult(row, "violation", note=str(exc)), [finding]
+    findings = []
+    for b in bounds:
+        if b.kind == "lower" and b.value > row.optimum:
+            findings.append(Finding(row.describe(), "lower", b.name, b.value, row.optimum,
+                                    f"{row.describe()}: lower bound '{b.name}' = {b.value:g} exceeds the certified "
+                                    f"optimum {row.optimum} ({b.formula})"))
+        if b.kind == "upper" and b.value < row.optimum:
+            findings.append(Finding(row.describe(), "upper", b.name, b.value, row.optimum,
+                                    f"{row.describe()}: upper bound '{b.name}' = {b.value:g} is below the certified "
+                                    f"optimum {row.optimum}: the optimum is not optimal, or the verifier is wrong"))
+    lows = [b for b in bounds if b.kind == "lower"]
+    ups = [b for b in bounds if b.kind == "upper"]
+    result = RowResult(row, "violation" if findings else "ok",
+                       max(lows, key=lambda b: b.value) if lows else None,
+                       min(ups, key=lambda b: b.value) if ups else None, bounds)
+    return result, findings
+
+
+def table_findings(rows) -> list:
+    """The table against itself: monotone in M, and no restriction cheaper than the base game."""
+    findings = []
+    by_instance = {}
+    for row in rows:
+        by_instance.setdefault((row.spec, row.variant), []).append(row)
+    for (spec, variant), group in by_instance.items():
+        group.sort(key=lambda r: r.M)
+        for small, large in zip(group, group[1:]):
+            if large.optimum > small.optimum:
+                findings.append(Finding(large.describe(), "table", "monotone in M", large.optimum, small.optimum,
+                                        f"{spec} {variant}: the optimum {large.optimum} at M={large.M} (line "
+                                        f"{large.line}) exceeds {small.optimum} at M={small.M} (line {small.line}); "
+                                        f"more red pebbles never cost more"))
+    index = {(r.spec, r.M, r.variant): r for r in rows}
+    for (spec, M, variant), row in index.items():
+        flags = game_flags(variant)
+        for (spec2, M2, variant2), other in index.items():
+            if spec2 == spec and M2 == M and game_flags(variant2) < flags and other.optimum > row.optimum:
+                findings.append(Finding(row.describe(), "table", f"{variant2} <= {variant}", other.optimum,
+                                        row.optimum, f"{spec} M={M}: the {variant2} optimum {other.optimum} (line "
+                                        f"{other.line}) exceeds the {variant} optimum {row.optimum} (line {row.line}); "
+                                        f"a restricted game never costs less"))
+    return findings
+
+
+def check_table(path=None, *, benchmarks=None, progress=None) -> CheckResult:
+    """Hold every registered bound against every certified optimum of a table.
+
+    Parameters
+    ----------
+    path : path, optional
+        The table (default :data:`TABLE`). A missing or empty table is an
+        error: a regression over nothing must not pass.
+    benchmarks : path, optional
+        The benchmarks folder (default :func:`pebble.solver.table.shared_benchmarks`); rows of
+        benchmark files are skipped, with a note, when it is absent.
+    progress : callable, optional
+        Called with ``(index, count, row)`` before each row.
+
+    Returns
+    -------
+    CheckResult
+        ``ok`` when nothing failed; ``findings`` name every failure.
+    """
+    rows = read_optima(path)
+    if not rows:
+        raise TableError(f"{path or TABLE}: the table has no rows; a regression over nothing would pass silently")
+    results, findings = [], table_findings(rows)
+    for i, row in enumerate(rows):
+        if progress is not None:
+            progress(i, len(rows), row)
+        result, found = check_row(row, benchmarks=benchmarks)
+        results.append(result)
+        findings.extend(found)
+    if all(r.status == "skipped" for r in results):
+        raise TableError(f"{path or TABLE}: every row was skipped ({results[0].note}); nothing was checked")
+    return CheckResult(str(path or TABLE), results, findings)

@@ -1,0 +1,174 @@
+"""The CP-SAT solver: results, errors, properties, interruption, the plain model, symmetry, the table."""
+
+import os
+import signal
+import threading
+import time
+
+import pytest
+
+import dags
+from pebble import Schedule, verify
+from pebble.solver import SolverError, search, solve
+from pebble.solver.baseline import plain_solve
+from pebble.solver.symmetry import canonical_schedule, stabiliser_chain
+from pebble.solver.table import COLUMNS, build_instance, load_table
+from pebble.strategies import heuristic_schedule
+
+
+def test_result_fields_and_verified_schedule():
+    g = dags.build("pyramid:h=4")
+    r = solve(g, 4)
+    assert (r.status, r.io, r.lower_bound) == ("optimal", 10, 10)
+    assert r.report.valid and r.report.io == 10 == verify(g, r.schedule, 4).io
+    assert r.M == 4 and r.variant == "base" and r.method == "cp-sat" and r.seconds > 0
+    d = r.to_dict()
+    assert {"status", "io", "lower_bound"} <= set(d) and d["status"] == "optimal"
+
+
+def test_one_shot_never_recomputes_and_nodel_stores_what_it_deletes():
+    g = dags.build("tree:h=3")
+    one = solve(g, 3, variant="one-shot")
+    computes = [v for kind, v in one.schedule if kind == "compute"]
+    assert len(computes) == len(set(computes)) == 7
+    nodel = solve(g, 3, variant="nodel")
+    assert nodel.io == 17 and verify(g, nodel.schedule, 3, variant="nodel").valid
+
+
+def test_recomputation_found_and_proven():
+    g = dags.DAG.from_edges(10, [(0, 1), (1, 2), (0, 3), (1, 4), (3, 5), (3, 6), (2, 8), (3, 8), (7, 8),
+                                 (4, 9), (5, 9), (8, 9)])
+    base = solve(g, 4)
+    assert (base.status, base.io) == ("optimal", 5)
+    assert solve(g, 4, variant="one-shot").io == 6
+
+
+def test_nothing_to_compute():
+    g = dags.DAG.from_edges(2, [], name="two inputs")
+    r = solve(g, 1)
+    assert (r.status, r.io, len(r.schedule)) == ("optimal", 0, 0)
+
+
+@pytest.mark.parametrize("spec, variants", [("pyramid:h=4", ("base", "one-shot")), ("tree:h=3", ("base",)),
+                                            ("matvec:n=2", ("one-shot",))])
+def test_optimum_never_increases_with_memory(spec, variants):
+    g = dags.build(spec)
+    for variant in variants:
+        values = [solve(g, M, variant=variant, time_limit=30).io for M in range(g.min_memory(), g.min_memory() + 4)]
+        assert values == sorted(values, reverse=True), values
+
+
+def test_lower_bound_never_exceeds_any_schedule():
+    g = dags.build("pyramid:h=6")
+    r = solve(g, 4, time_limit=3)
+    assert r.schedule is not None and r.report.valid
+    assert r.lower_bound <= r.io <= verify(g, heuristic_schedule(g, 4), 4).io
+
+
+def test_progress_reports_improvements():
+    seen = []
+    r = solve(dags.build("pyramid:h=5"), 5, variant="one-shot", progress=lambda io, lb, s: seen.append((io, lb, s)))
+    assert seen and seen[-1][0] == r.io and seen[-1][1] == r.lower_bound
+    bounds = [lb for _, lb, _ in seen]
+    assert bounds == sorted(bounds)
+    ios = [io for io, _, _ in seen if io is not None]
+    assert ios == sorted(ios, reverse=True)
+
+
+def test_hint_is_used_and_checked():
+    g = dags.build("pyramid:h=3")
+    good = heuristic_schedule(g, 4)
+    assert solve(g, 4, hint=good).io == 7
+    assert solve(g, 4, hint=False).io == 7
+    with pytest.raises(SolverError, match="argument 'hint'.*move 0"):
+        solve(g, 4, hint=Schedule.from_moves(["compute p1[0]"], g))
+
+
+@pytest.mark.parametrize("kwargs, message", [
+    (dict(M=2), r"M = 2 is below the smallest feasible M = 3 for pyramid\(3\)"),
+    (dict(M=0), "argument 'M' must be a positive integer"),
+    (dict(M=3, variant="compcost"), "argument 'variant'"),
+    (dict(M=3, variant="bogus"), "unknown variant 'bogus'"),
+    (dict(M=3, time_limit=0), "argument 'time_limit'"),
+    (dict(M=3, workers=0), "argument 'workers'"),
+])
+def test_bad_arguments_fail_at_once(kwargs, message):
+    start = time.perf_counter()
+    with pytest.raises(ValueError, match=message):
+        solve(dags.build("pyramid:h=3"), **kwargs)
+    assert time.perf_counter() - start < 2
+
+
+@pytest.mark.skipif(os.name != "posix", reason="sends SIGINT to itself")
+def test_ctrl_c_returns_the_best_so_far():
+    g = dags.build("pyramid:h=7")
+    timer = threading.Timer(0.5, lambda: os.kill(os.getpid(), signal.SIGINT))
+
+    def progress(io, lower, seconds):  # interrupt once the search is under way
+        if not timer.is_alive() and not timer.finished.is_set():
+            timer.start()
+
+    start = time.perf_counter()
+    try:
+        r = solve(g, 4, time_limit=120, progress=progress)
+    finally:
+        timer.cancel()
+    assert time.perf_counter() - start < 30
+    assert r.stats["interrupted"] and r.schedule is not None and r.report.valid
+    assert r.lower_bound <= r.io
+
+
+def test_plain_model_agrees_on_tiny_instances():
+    for spec, M, variant in [("pyramid:h=2", 3, "base"), ("tree:h=2", 3, "one-shot"), ("path:n=4", 2, "base")]:
+        g = dags.build(spec)
+        plain = plain_solve(g, M, variant=variant, time_limit=60)
+        assert plain.status == "optimal" and plain.report.valid
+        assert plain.io == solve(g, M, variant=variant).io == search(g, M, variant=variant).io
+
+
+def test_symmetry_chain_and_canonical_schedules():
+    g = dags.build("tree:h=3")
+    chain = stabiliser_chain(g)
+    assert [(v, orbit) for v, orbit, _ in chain] == [(8, [9, 10, 11]), (10, [11])]
+    for v, orbit, maps in chain:
+        for w in orbit:  # each map is an automorphism taking v to w
+            m = maps[w]
+            assert m[v] == w
+            edges = {(int(u), x) for x in range(g.num_nodes) for u in g.predecessors(x)}
+            assert {(m[u], m[x]) for u, x in edges} == edges
+    # A schedule that computes the last leaf pair first is mapped to one that satisfies the chain.
+    order = [11, 10, 13, 9, 8, 12, 14]
+    s = heuristic_schedule(g, 4, order=order)
+    c = canonical_schedule(s, chain)
+    assert verify(g, c, 4).io == verify(g, s, 4).io
+    first = [v for kind, v in c if kind == "compute"]
+    for v, orbit, _ in chain:
+        assert first.index(v) < min(first.index(w) for w in orbit)
+
+
+def test_table_format():
+    rows = load_table()
+    assert rows, "the certified table is empty"
+    for row in rows:
+        assert list(row) == list(COLUMNS)
+        assert row["variant"] in ("base", "one-shot")
+        assert set(row["methods"].split("+")) <= {"cp-sat", "search"}
+        assert bool(row["solver"]) == ("cp-sat" in row["methods"])
+        g = build_instance(row["spec"])
+        assert row["M"] >= g.min_memory() and row["optimum"] >= 0
+    keys = [(r["spec"], r["M"], r["variant"]) for r in rows]
+    assert len(keys) == len(set(keys))
+
+
+def _sample(rows, count):
+    """Rows spread over the table, quickest proofs first within each spec."""
+    fast = sorted((r for r in rows if r["seconds"] <= 2), key=lambda r: (r["spec"], r["seconds"]))
+    step = max(1, len(fast) // count)
+    return fast[::step][:count]
+
+
+@pytest.mark.parametrize("row", _sample(load_table(), 12), ids=lambda r: f"{r['spec']}-M{r['M']}-{r['variant']}")
+def test_solver_reproduces_the_table(row):
+    g = build_instance(row["spec"])
+    r = solve(g, row["M"], variant=row["variant"], time_limit=60)
+    assert (r.status, r.io) == ("optimal", row["optimum"])

@@ -1,0 +1,54 @@
+"""``pebble solve``."""
+
+import json
+
+from pebble import verify
+from pebble.cli import main
+
+import dags
+
+
+def test_solve_json(capsys):
+    assert main(["solve", "pyramid:h=3", "-M", "4", "--json"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert (out["status"], out["io"], out["lower_bound"]) == ("optimal", 7, 7)
+    assert out["dag"] == "pyramid(3)" and out["variant"] == "base"
+
+
+def test_solve_writes_a_schedule_the_verifier_accepts(tmp_path, capsys):
+    path = tmp_path / "opt.sched"
+    assert main(["solve", "tree:h=3", "-M", "3", "--variant", "one-shot", "-o", str(path)]) == 0
+    text = capsys.readouterr()
+    assert "optimal" in text.out and "15" in text.out
+    assert "lower bound" in text.err  # progress
+    assert verify(dags.build("tree:h=3"), str(path), 3, variant="one-shot").io == 15
+    assert main(["verify", "tree:h=3", str(path), "-M", "3", "--variant", "one-shot"]) == 0
+
+
+def test_solve_by_search(capsys):
+    assert main(["solve", "pyramid:h=2", "-M", "3", "--method", "search", "--json", "--quiet"]) == 0
+    captured = capsys.readouterr()
+    out = json.loads(captured.out)
+    assert (out["status"], out["io"], out["method"]) == ("optimal", 6, "search")
+    assert captured.err == ""
+
+
+def test_solve_time_limit_gives_best_so_far(capsys):
+    assert main(["solve", "pyramid:h=7", "-M", "4", "--time-limit", "2", "--json", "--quiet"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert out["status"] in ("feasible", "optimal") and out["lower_bound"] <= out["io"]
+
+
+def test_solve_memory_too_small_is_a_usage_error(capsys):
+    assert main(["solve", "pyramid:h=3", "-M", "2"]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("pebble: error: M = 2 is below the smallest feasible M = 3")
+
+
+def test_solve_bad_arguments(capsys):
+    assert main(["solve", "pyramid:h=3", "-M", "3", "--variant", "compcost"]) == 2
+    assert "argument 'variant'" in capsys.readouterr().err
+    assert main(["solve", "pyramid:h=3", "-M", "3", "--time-limit", "0"]) == 2
+    assert "--time-limit" in capsys.readouterr().err
+    assert main(["solve", "nosuch:h=3", "-M", "3"]) == 2
+    assert "unknown DAG family 'nosuch'" in capsys.readouterr().err
