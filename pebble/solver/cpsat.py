@@ -74,15 +74,22 @@ end. Room at the recomputes is checked at moments every real schedule has:
 * at the last of the last computes of the recomputed values (after it come
   only loads), every value red at the next step and not loaded;
 * at the first of them, every value red when the transition began, neither
-  loaded nor recomputed, and still needed;
-* on demand (below), at the last compute of *each* recomputed value, with
-  these last computes ordered by Booleans: the values still needed and
-  already at hand at that moment.
+  loaded nor recomputed, and still needed.
 
-A solution is decoded into moves (recomputes in topological order, loads
-just in time, deletes as early as possible) and checked by the verifier; a
-decoded schedule that the verifier accepts, of I/O equal to the proven
-bound, is a proven optimum. Solutions without ``rc`` always decode.
+The rest is settled exactly, transition by transition, by a search over red
+sets (:mod:`.transition`), on the solutions that need it:
+
+* **Decoding.** A transition with recomputes is sequenced by that search,
+  each load once as the model counts it (else with reloads); the decoded
+  schedule goes to the verifier. One that the verifier accepts, of I/O equal
+  to the proven bound, is a proven optimum. Solutions without ``rc`` always
+  decode (loads late, deletes early).
+* **Cuts.** A transition that no sequence can make is impossible at any
+  step with sets no larger (start, loads, recomputable values) and a target
+  no smaller: a no-good over all steps. One that needs b reloads is charged
+  b extra loads wherever such sets match (the largest charge per step, so
+  the objective stays a lower bound). The sets are first enlarged, and the
+  target shrunk, as far as the transition stays impossible.
 
 Solving
 -------
@@ -91,10 +98,9 @@ on a sum of Booleans far faster than LP-based branching does here) and
 max_lp as its second. Games with recomputation run in two stages: first the
 exact model without recomputation (one-shot), whose optimum is a real
 incumbent and caps the second stage, the relaxation, which proves the bound.
-When the relaxation's optimum does not decode, the ordered capacity
-constraints are added for the transitions where it recomputed, and it is
-solved again (all constraints are valid, so every bound found is); when
-nothing is left to add, a last phase looks among the relaxation's optimal
+When the relaxation's optimum does not decode, its transitions are cut or
+charged and it is solved again (every cut is valid, so every bound found
+is). When no cut applies, a last phase looks among the relaxation's optimal
 solutions for one that decodes. If none does in time, the result is
 ``feasible``: the best verified schedule and the relaxation's bound.
 """
@@ -178,9 +184,10 @@ class _Instance:
 class PebblingModel:
     """The CP-SAT model of one instance; see the module docstring.
 
-    Each ``_add_*`` method adds one family of constraints. ``decode`` turns
-    variable values into moves; ``project`` maps a schedule onto a (hint)
-    assignment.
+    Each ``_add_*`` method adds one family of constraints; ``add_cut`` adds
+    a cut found on a solution (``transition`` gives its sets). ``decode``
+    turns variable values into moves; ``project`` maps a schedule onto a
+    (hint) assignment.
     """
 
     def __init__(self, dag, rules: Rules, *, upper_bound=None, chain=()):
@@ -197,10 +204,9 @@ class PebblingModel:
         for v, (a, b) in inst.red_window.items():
             for t in range(a, b + 1):
                 self.r[t, v] = m.new_bool_var(f"r[{t},{v}]")
-                if v in inst.succ:
-                    self.ld[t, v] = m.new_bool_var(f"ld[{t},{v}]")
-                    if self.recompute and not inst.is_source[v]:
-                        self.rc[t, v] = m.new_bool_var(f"rc[{t},{v}]")
+                self.ld[t, v] = m.new_bool_var(f"ld[{t},{v}]")
+                if self.recompute and not inst.is_source[v]:
+                    self.rc[t, v] = m.new_bool_var(f"rc[{t},{v}]")
         self.pos = {v: m.new_int_var(inst.lo[v], inst.hi[v], f"pos[{v}]") for v in inst.computes}
         self._add_order(chain)
         self._add_operands()
@@ -275,6 +281,7 @@ class PebblingModel:
             self.model.add(var <= self._red_after(t - 1, v) + self._at(self.ld, t, v) + self._at(self.rc, t, v))
 
     def _add_capacity(self):
+        """At each compute, at most M - 1 red values besides the result."""
         steps = defaultdict(list)
         for (t, v), var in self.r.items():
             steps[t].append(var)
