@@ -11,13 +11,23 @@ osp-tiny instances (smallest feasible M and twice it) proven as possible.
 Where the plain model does not finish, its time is the limit and the ratio a
 lower bound ("> x").
 
+The plain model runs on the instances of at most ``--plain-max-nodes`` (30)
+nodes: beyond that it proves nothing in its time limit and the ratio is
+undefined. The osp-tiny DAGs run in the ``--osp-variants`` (one-shot, where the
+model is exact) with ``--osp-time-limit`` (600 s) each.
+
 Results are appended to benchmarks/results/exact.jsonl as each run ends; a
 run already in the file (same instance, method and time limit) is skipped,
-so an interrupted benchmark resumes where it stopped. The machine's load
-average is recorded with each run.
+so an interrupted benchmark resumes where it stopped (``--redo`` runs it
+again; the summary takes the last run). The machine's load average is
+recorded with each run. The schedule of every optimum CP-SAT proves is saved
+in benchmarks/results/optima/, from where ``python -m pebble.solver.table
+--add-proven benchmarks/results/exact.jsonl`` verifies it again and adds it
+to the certified table.
 
     python benchmarks/exact.py [--only pyramid,tree] [--variants base,one-shot]
                                [--methods cp-sat,plain] [--time-limit 60] [--osp-time-limit 600]
+                               [--max-nodes 30] [--redo]
     python benchmarks/exact.py --summary        # only summarise the results file
 """
 
@@ -30,6 +40,7 @@ import pathlib
 import statistics
 import sys
 
+from pebble.schedule_io import write_schedule
 from pebble.solver import solve
 from pebble.solver.baseline import plain_solve
 from pebble.solver.table import build_instance, shared_benchmarks
@@ -48,7 +59,7 @@ FAMILIES = [
 ]
 
 
-def instances(only):
+def instances(only, max_nodes=None):
     """``(name, dag, [M...], is_osp)`` for every instance whose name contains one of ``only``."""
     specs = [(s, False) for s in FAMILIES]
     specs += [(f"osp-tiny/{p.name}", True) for p in sorted((shared_benchmarks() / "osp-tiny").glob("*.hdag"))]
@@ -56,6 +67,8 @@ def instances(only):
         if only and not any(word in name for word in only):
             continue
         dag = build_instance(name)
+        if max_nodes is not None and dag.num_nodes > max_nodes:
+            continue
         m0 = dag.min_memory()
         yield name, dag, ([m0, 2 * m0] if osp else sorted({m0, m0 + 1, 2 * m0})), osp
 
@@ -81,6 +94,10 @@ def main(argv=None) -> int:
     p.add_argument("--time-limit", type=float, default=60.0, help="seconds per run (families)")
     p.add_argument("--osp-time-limit", type=float, default=600.0, help="seconds per CP-SAT run on osp-tiny")
     p.add_argument("--plain-time-limit", type=float, default=60.0, help="seconds per run of the plain model")
+    p.add_argument("--plain-max-nodes", type=int, default=30, help="run the plain model up to this many nodes")
+    p.add_argument("--osp-variants", default="one-shot", help="variants of the osp-tiny runs")
+    p.add_argument("--max-nodes", type=int, default=None, help="only instances of at most this many nodes")
+    p.add_argument("--redo", action="store_true", help="run again instances already in the results file")
     p.add_argument("--results", default=str(RESULTS))
     p.add_argument("--summary", action="store_true", help="only summarise the results file")
     args = p.parse_args(argv)
@@ -89,13 +106,15 @@ def main(argv=None) -> int:
     if not args.summary:
         done = {(r["instance"], r["M"], r["variant"], r["method"], r["time_limit"]) for r in load_results(path)}
         only = [w for w in args.only.split(",") if w]
-        for name, dag, memories, osp in instances(only):
+        for name, dag, memories, osp in instances(only, args.max_nodes):
             for M in memories:
-                for variant in args.variants.split(","):
+                for variant in (args.osp_variants if osp else args.variants).split(","):
                     for method in args.methods.split(","):
+                        if method == "plain" and dag.num_nodes > args.plain_max_nodes:
+                            continue
                         limit = args.plain_time_limit if method == "plain" else (
                             args.osp_time_limit if osp else args.time_limit)
-                        if (name, M, variant, method, limit) in done:
+                        if (name, M, variant, method, limit) in done and not args.redo:
                             continue
                         load = os.getloadavg()[0]
                         r = run_one(method, dag, M, variant, limit)
@@ -103,6 +122,8 @@ def main(argv=None) -> int:
                                "method": method, "status": r.status, "io": r.io, "lower_bound": r.lower_bound,
                                "seconds": round(r.seconds, 3), "time_limit": limit, "workers": 2,
                                "load_average": round(load, 2), "solver": r.stats.get("solver", "")}
+                        if method == "cp-sat" and r.status == "optimal":
+                            row["schedule"] = save_schedule(path.parent, name, dag, M, variant, r)
                         with open(path, "a", encoding="utf-8") as f:
                             f.write(json.dumps(row) + "\n")
                         bound = r.io if r.status == "optimal" else f"[{r.lower_bound}, {r.io}]"
@@ -110,6 +131,17 @@ def main(argv=None) -> int:
                               flush=True)
     summarise(load_results(path))
     return 0
+
+
+def save_schedule(folder, name, dag, M, variant, result):
+    """Write a proven optimum's schedule in ``folder/optima``; its path relative to ``folder``."""
+    optima = folder / "optima"
+    optima.mkdir(parents=True, exist_ok=True)
+    stem = name.replace("osp-tiny/", "osp-").replace(".hdag", "").replace(":", "-").replace(",", "-")
+    path = optima / f"{stem}.M{M}.{variant}.sched"
+    write_schedule(path, result.schedule, dag, comment=f"{name} M={M} {variant}: optimal I/O {result.io} "
+                   f"proven by CP-SAT ({result.stats.get('solver', '')})")
+    return str(path.relative_to(folder))
 
 
 def summarise(rows):
@@ -123,8 +155,8 @@ def summarise(rows):
         print(f"\n## {variant}\n")
         print("| instance | nodes | M | optimum or [lower, upper] | CP-SAT s | plain | plain s | ratio |")
         print("|---|---:|---:|---|---:|---|---:|---:|")
-        ratios, small, small_proven, small_max = [], 0, 0, 0.0
-        osp_total = osp_proven = 0
+        ratios, small, small_proven, small_max, small_missed = [], 0, 0, 0.0, []
+        osp_total, osp_proven = 0, []
         for key in sorted(k for k in latest if k[2] == variant and k[3] == "cp-sat"):
             r = latest[key]
             plain = latest.get(key[:3] + ("plain",))
@@ -146,16 +178,20 @@ def summarise(rows):
                 if r["status"] == "optimal" and r["seconds"] <= 60:
                     small_proven += 1
                     small_max = max(small_max, r["seconds"])
+                else:
+                    small_missed.append(f"{r['instance']} M={r['M']}")
             if r["instance"].startswith("osp-tiny/"):
                 osp_total += 1
-                osp_proven += r["status"] == "optimal"
+                if r["status"] == "optimal":
+                    osp_proven.append(r["seconds"])
         print(f"\ninstances of at most 30 nodes proven in at most 60 s: {small_proven} of {small} "
-              f"(slowest proof {small_max:.1f} s)")
+              f"(slowest proof {small_max:.1f} s)" + (f"; not: {', '.join(small_missed)}" if small_missed else ""))
         if ratios:
             print(f"median time-to-proof ratio, plain / CP-SAT, over {len(ratios)} instances proven by CP-SAT: "
                   f"{statistics.median(ratios):.0f}x (a lower bound where the plain model timed out)")
         if osp_total:
-            print(f"osp-tiny proven: {osp_proven} of {osp_total}")
+            print(f"osp-tiny proven: {len(osp_proven)} of {osp_total} run"
+                  + (f" (slowest proof {max(osp_proven):.0f} s)" if osp_proven else ""))
 
 
 if __name__ == "__main__":

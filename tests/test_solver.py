@@ -9,6 +9,7 @@ import pytest
 
 import dags
 from pebble import Schedule, verify
+from pebble.moves import STORE
 from pebble.solver import SolverError, search, solve
 from pebble.solver.baseline import plain_solve
 from pebble.solver.symmetry import canonical_schedule, stabiliser_chain
@@ -210,3 +211,64 @@ def test_transition_search_finds_impossible_targets():
     assert reach(preds, {3}, {0, 1, 2}, {3, 4}, {3, 4}, 3)[0] is False
     found, moves = reach(preds, {3}, {0, 1, 2}, {3, 4}, {3, 4}, 4)
     assert found and {3, 4} <= _replay(preds, {3}, moves, 4)
+
+
+def _benchmark_results(tmp_path, spec, M, variant, *, io=None, schedule=None):
+    """A results file of benchmarks/exact.py with one CP-SAT optimum and its saved schedule."""
+    import json
+
+    from pebble.schedule_io import write_schedule
+
+    dag = build_instance(spec)
+    r = solve(dag, M, variant=variant, time_limit=30)
+    assert r.status == "optimal"
+    (tmp_path / "optima").mkdir(exist_ok=True)
+    write_schedule(tmp_path / "optima" / "s.sched", r.schedule if schedule is None else schedule, dag)
+    row = {"instance": spec, "nodes": dag.num_nodes, "M": M, "variant": variant, "method": "cp-sat",
+           "status": "optimal", "io": r.io if io is None else io, "lower_bound": r.io if io is None else io,
+           "seconds": 0.5, "time_limit": 60.0, "workers": 2, "load_average": 0.0,
+           "solver": "ortools 9", "schedule": "optima/s.sched"}
+    results = tmp_path / "exact.jsonl"
+    results.write_text(json.dumps({"instance": spec, "method": "plain", "status": "feasible"}) + "\n"
+                       + json.dumps(row) + "\n")
+    return results, r
+
+
+def test_benchmark_optima_are_verified_again_and_added_to_the_table(tmp_path, capsys):
+    from pebble.solver.table import main as table_main
+
+    table = tmp_path / "optima.csv"
+    table.write_text("spec,M,variant,optimum,methods,solver,seconds\npath:n=4,2,base,2,cp-sat,ortools-9,0.01\n")
+    results, r = _benchmark_results(tmp_path, "pyramid:h=3", 4, "one-shot")
+    assert table_main(["--add-proven", str(results), "-o", str(table)]) == 0
+    rows = {(o.spec, o.M, o.variant): o for o in read_optima(table)}
+    assert rows[("pyramid:h=3", 4, "one-shot")].optimum == r.io == 7
+    assert rows[("pyramid:h=3", 4, "one-shot")].methods == "cp-sat"
+    assert ("path:n=4", 2, "base") in rows  # the rows already there are kept
+    assert table_main(["--add-proven", str(results), "-o", str(table)]) == 0  # adding again changes nothing
+    assert len(read_optima(table)) == 2
+
+
+def test_benchmark_optima_that_do_not_verify_are_refused(tmp_path, capsys):
+    from pebble.solver.table import main as table_main
+
+    table = tmp_path / "optima.csv"
+    table.write_text("spec,M,variant,optimum,methods,solver,seconds\n")
+    # A schedule of I/O 7 recorded as an optimum of 6: refused, the results line named.
+    results, r = _benchmark_results(tmp_path, "pyramid:h=3", 4, "one-shot", io=6)
+    assert table_main(["--add-proven", str(results), "-o", str(table)]) == 2
+    err = capsys.readouterr().err
+    assert f"{results}:2:" in err and "does not realise the recorded optimum 6" in err
+    # A schedule that does not store the output is not valid.
+    codes = [int(c) for c in r.schedule.codes]
+    store = max(i for i, c in enumerate(codes) if c & 3 == STORE)
+    assert build_instance("pyramid:h=3").outputs.tolist() == [codes[store] >> 2]
+    results, r = _benchmark_results(tmp_path, "pyramid:h=3", 4, "one-shot",
+                                    schedule=Schedule(codes[:store] + codes[store + 1:]))
+    assert table_main(["--add-proven", str(results), "-o", str(table)]) == 2
+    assert "valid False" in capsys.readouterr().err
+    # A table that disagrees with the benchmark.
+    table.write_text("spec,M,variant,optimum,methods,solver,seconds\npyramid:h=3,4,one-shot,8,cp-sat,ortools-9,0.01\n")
+    results, r = _benchmark_results(tmp_path, "pyramid:h=3", 4, "one-shot")
+    assert table_main(["--add-proven", str(results), "-o", str(table)]) == 2
+    assert "the table has optimum 8, the benchmark proved 7" in capsys.readouterr().err

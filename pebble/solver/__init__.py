@@ -1,16 +1,20 @@
-"""Exact optimal pebbling: a CP-SAT solver, and an A* search that checks it.
+"""Exact optimal pebbling: a CP-SAT solver, and two A* searches that check it.
 
 :func:`solve` (CP-SAT, :mod:`pebble.solver.cpsat`) proves optima of DAGs with
-tens of nodes; :func:`search` (:mod:`pebble.solver.search`) plays the game
-over whole configurations for tiny DAGs and shares no modelling with it.
-Both return a :class:`SolveResult` whose schedule the verifier accepted.
+tens of nodes; :func:`ideal_search` (:mod:`pebble.solver.ideals`) proves
+one-shot optima over the ideals of the DAG, fast where the DAG is narrow, and
+runs first inside :func:`solve`; :func:`search` (:mod:`pebble.solver.search`)
+plays the game over whole configurations for tiny DAGs. The three share no
+modelling code. All return a :class:`SolveResult` whose schedule the
+verifier accepted.
 OR-tools is imported only when :func:`solve` is first used.
 """
 
 from .common import SolveResult, SolverError
+from .ideals import ideal_search
 from .search import search
 
-__all__ = ["SolveResult", "SolverError", "search", "solve"]
+__all__ = ["SolveResult", "SolverError", "ideal_search", "search", "solve"]
 
 
 def __getattr__(name):

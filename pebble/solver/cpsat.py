@@ -93,6 +93,14 @@ sets (:mod:`.transition`), on the solutions that need it:
 
 Solving
 -------
+Before the model, the one-shot optimum is looked for by an exact search of a
+different kind (:mod:`.ideals`: A* over the ideals of the DAG, with the red
+and dirty values), which is fast on narrow DAGs and gives up on wide ones at
+its limits (a quarter of the time, a cap on states). In the one-shot game its
+proof is the answer and its bound is kept when it stops; in the base game
+its schedule replaces the first stage below as the incumbent. The result's
+``method`` names what proved the lower bound: ``cp-sat`` or ``ideals``.
+
 CP-SAT runs with core-guided search as its first worker (it raises the bound
 on a sum of Booleans far faster than LP-based branching does here) and
 max_lp as its second. Games with recomputation run in two stages: first the
@@ -121,6 +129,7 @@ from ..moves import COMPUTE, DELETE, LOAD, STORE, Schedule, as_codes
 from ..rules import Rules
 from ..strategies import heuristic_schedule
 from .common import SolveResult, SolverError, checked_report, game_rules
+from .ideals import ideal_search
 from .symmetry import canonical_schedule, stabiliser_chain
 from .transition import generalise, reach
 
@@ -594,16 +603,18 @@ class _Run:
         self.workers, self.log = workers, log
         self.start = time.perf_counter()
         self.lower = 0
+        self.proved_by = "cp-sat"
         self.interrupted = False
 
     def notify(self):
         if self.progress is not None:
             self.progress(self.best[0], self.lower, time.perf_counter() - self.start)
 
-    def raise_bound(self, bound):
+    def raise_bound(self, bound, source="cp-sat"):
         bound = math.ceil(bound - 1e-6)
         if bound > self.lower:
             self.lower = bound
+            self.proved_by = source
             self.notify()
 
     def solve(self, pm, *, proves_bound=True, stop_when_realised=False):
@@ -736,9 +747,13 @@ def solve(dag, M, *, variant="base", time_limit=60.0, workers=2, hint=None, prog
         if not (dag.needed & (dag.in_degree > 0)).any():
             best[:] = [0, Schedule(), checked_report(dag, Schedule(), rules, "the CP-SAT solver")]
         else:
+            one_shot = _one_shot_by_ideals(dag, rules, best, run, time_limit * IDEALS_SHARE)
+            stats["ideals_status"] = one_shot.status
+            if rules.one_shot and one_shot.optimal:
+                raise _Proven
             chain = stabiliser_chain(dag, time_budget=min(2.0, 0.05 * time_limit)) if symmetry else []
             stats["symmetry_levels"] = len(chain)
-            if not rules.one_shot:
+            if not rules.one_shot and not one_shot.optimal:
                 # Without recomputation the model is exact and small: its optimum is the incumbent
                 # the relaxation below must match, and it is often the base optimum too.
                 no_recompute = Rules.make(rules.M, "+".join(["one-shot"] + (["nodel"] if rules.nodel else [])))
@@ -764,6 +779,8 @@ def solve(dag, M, *, variant="base", time_limit=60.0, workers=2, hint=None, prog
             stats.update(cp_status=status.name, cuts=cuts)
             if status == cp_model.INFEASIBLE:
                 raise AssertionError("CP-SAT found no solution at or below a verified schedule's I/O (a bug)")
+    except _Proven:
+        pass
     except KeyboardInterrupt:  # between two solver runs: keep what was found
         run.interrupted = True
     stats["interrupted"] = run.interrupted
@@ -772,8 +789,37 @@ def solve(dag, M, *, variant="base", time_limit=60.0, workers=2, hint=None, prog
         raise AssertionError(f"a verified schedule of I/O {io} is below the proven bound {run.lower} (a bug)")
     status_name = "unknown" if io is None else ("optimal" if io == run.lower or io == 0 else "feasible")
     lower = io if status_name == "optimal" else run.lower
+    stats["proved_by"] = run.proved_by
     return SolveResult(status_name, best[1], io, lower, time.perf_counter() - start, best[2], rules.M,
-                       rules.variant, "cp-sat", stats)
+                       rules.variant, run.proved_by, stats)
+
+
+# The share of the time limit the ideal search may take, and its cap on states (memory).
+IDEALS_SHARE = 0.25
+IDEALS_MAX_STATES = 1_500_000
+
+
+class _Proven(Exception):
+    """The ideal search proved the optimum: nothing is left to solve."""
+
+
+def _one_shot_by_ideals(dag, rules, best, run, time_limit):
+    """The exact one-shot search of :mod:`.ideals`; its schedule becomes the incumbent if better.
+
+    Skipped (status ``unknown``) for the nodel games, which it does not model.
+    """
+    if rules.nodel:
+        return SolveResult("unknown", None, None, 0, 0.0, None, rules.M, rules.variant, "ideals")
+    try:
+        r = ideal_search(dag, rules.M, time_limit=time_limit, max_states=IDEALS_MAX_STATES)
+    except MemoryError:
+        return SolveResult("unknown", None, None, 0, 0.0, None, rules.M, rules.variant, "ideals")
+    if r.optimal and (best[0] is None or r.io < best[0]):
+        best[:] = [r.io, r.schedule, r.report]
+        run.notify()
+    if rules.one_shot:
+        run.raise_bound(r.lower_bound, "ideals")
+    return r
 
 
 # Reload counts tried one by one before a transition is charged this many.

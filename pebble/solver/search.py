@@ -35,16 +35,9 @@ import heapq
 import time
 
 from ..moves import COMPUTE, DELETE, LOAD, STORE, Schedule
-from .common import SolveResult, checked_report, game_rules
+from .common import SolveResult, bits as _bits, checked_report, game_rules
 
 __all__ = ["search"]
-
-
-def _bits(mask):
-    while mask:
-        low = mask & -mask
-        yield low.bit_length() - 1
-        mask ^= low
 
 
 class _Game:

@@ -16,9 +16,11 @@ CSV with a header and one row per instance, columns in this order:
 ``optimum``
     The optimal I/O (loads + stores). Only proven optima are listed.
 ``methods``
-    Every method that proved it, joined by ``+``: ``cp-sat`` (:func:`solve`)
-    and ``search`` (:func:`search`, A* over configurations). Where both ran
-    they agree, or the table is not written.
+    Every method that proved it, joined by ``+``: ``cp-sat`` (:func:`solve`,
+    its bound proven by the CP-SAT model), ``ideals`` (:func:`solve` or
+    :func:`ideal_search`, the bound proven by the A* over ideals, one-shot
+    only) and ``search`` (:func:`search`, A* over configurations). Where two
+    ran they agree, or the table is not written.
 ``solver``
     The OR-tools version, for rows CP-SAT proved; empty otherwise.
 ``seconds``
@@ -26,7 +28,11 @@ CSV with a header and one row per instance, columns in this order:
 
 Regenerate with ``python -m pebble.solver.table`` (``--help`` for the
 options). Each optimum's schedule is checked by the verifier before its row
-is written. :func:`proofs.check.read_optima` reads the table back, checking
+is written. Optima proven by long runs of the exact benchmark
+(``benchmarks/exact.py``, which saves each proven schedule) are added with
+``--add-proven benchmarks/results/exact.jsonl``: each saved schedule is
+verified again and its I/O must equal the recorded optimum and bound; the
+rows of other instances are kept. :func:`proofs.check.read_optima` reads the table back, checking
 every cell, and tests every lower bound against it.
 """
 
@@ -39,8 +45,8 @@ import pathlib
 import sys
 import time
 
-__all__ = ["COLUMNS", "GRID", "TABLE_PATH", "build_instance", "certify", "instance_memories", "main",
-           "shared_benchmarks"]
+__all__ = ["COLUMNS", "GRID", "TABLE_PATH", "TableError", "build_instance", "certify", "instance_memories", "main",
+           "proven_rows", "shared_benchmarks"]
 
 COLUMNS = ("spec", "M", "variant", "optimum", "methods", "solver", "seconds")
 TABLE_PATH = pathlib.Path(__file__).resolve().parents[2] / "proofs" / "data" / "optima.csv"
@@ -91,7 +97,7 @@ def certify(spec, dag, M, variant, *, time_limit, search_nodes=SEARCH_NODES):
     proofs = []
     result = solve(dag, M, variant=variant, time_limit=time_limit)
     if result.optimal:
-        proofs.append(("cp-sat", result.io, result.seconds))
+        proofs.append((result.method, result.io, result.seconds))
     if int(dag.needed.sum()) <= search_nodes:
         found = search(dag, M, variant=variant, time_limit=time_limit)
         if found.optimal:
@@ -107,12 +113,85 @@ def certify(spec, dag, M, variant, *, time_limit, search_nodes=SEARCH_NODES):
             "seconds": f"{min(s for _, _, s in proofs):.2f}"}
 
 
+def proven_rows(results):
+    """Table rows for the optima CP-SAT proved in a benchmark results file, each schedule verified again."""
+    import json
+
+    from ..engine import verify
+    from ..schedule_io import read_schedule
+
+    results = pathlib.Path(results)
+    rows = {}
+    with open(results, encoding="utf-8") as f:
+        for line_number, line in enumerate(f, 1):
+            if not line.strip():
+                continue
+            try:
+                r = json.loads(line)
+            except ValueError as e:
+                raise TableError(f"{results}:{line_number}: not a JSON object: {e}") from None
+            if r.get("method") != "cp-sat" or r.get("status") != "optimal" or "schedule" not in r:
+                continue
+            dag = build_instance(r["instance"])
+            report = verify(dag, read_schedule(results.parent / r["schedule"], dag), r["M"], variant=r["variant"])
+            if not report.valid or report.io != r["io"] or r["io"] != r["lower_bound"]:
+                raise TableError(f"{results}:{line_number}: the saved schedule of {r['instance']} M={r['M']} "
+                                 f"{r['variant']} does not realise the recorded optimum {r['io']} "
+                                 f"(valid {report.valid}, I/O {report.io}, bound {r['lower_bound']})")
+            key = (r["instance"], r["M"], r["variant"])
+            row = {"spec": key[0], "M": key[1], "variant": key[2], "optimum": r["io"], "methods": "cp-sat",
+                   "solver": r["solver"].replace(" ", "-"), "seconds": f"{r['seconds']:.2f}"}
+            if key not in rows or float(row["seconds"]) < float(rows[key]["seconds"]):
+                rows[key] = row
+    return list(rows.values())
+
+
+class TableError(ValueError):
+    """A results file that cannot be added to the table."""
+
+
+def _merge(path, new_rows):
+    """The rows of the table at ``path`` with ``new_rows`` added (an instance already there must agree)."""
+    from proofs.check import read_optima
+
+    old = {}
+    if pathlib.Path(path).exists():
+        for o in read_optima(path):
+            old[(o.spec, o.M, o.variant)] = {c: getattr(o, c) for c in COLUMNS} | {"seconds": f"{o.seconds:.2f}"}
+    for row in new_rows:
+        key = (row["spec"], row["M"], row["variant"])
+        if key in old and int(old[key]["optimum"]) != row["optimum"]:
+            raise TableError(f"{row['spec']} M={row['M']} {row['variant']}: the table has optimum "
+                             f"{old[key]['optimum']}, the benchmark proved {row['optimum']}")
+        if key not in old:
+            old[key] = row
+    return list(old.values())
+
+
+def _write(path, rows):
+    with open(path, "w", newline="", encoding="utf-8") as f:
+        writer = csv.DictWriter(f, fieldnames=COLUMNS, lineterminator="\n")
+        writer.writeheader()
+        writer.writerows(rows)
+
+
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(prog="python -m pebble.solver.table", description=__doc__.split("\n\n")[0])
     parser.add_argument("-o", "--output", default=str(TABLE_PATH), help="CSV to write (default: %(default)s)")
     parser.add_argument("--time-limit", type=float, default=60.0, help="seconds per instance and method")
     parser.add_argument("--osp", action="store_true", help="add the osp-tiny DAGs at the smallest M and twice it")
+    parser.add_argument("--add-proven", metavar="RESULTS",
+                        help="only add the optima proven in a benchmarks/exact.py results file to the table")
     args = parser.parse_args(argv)
+    if args.add_proven:
+        try:
+            rows = _merge(args.output, proven_rows(args.add_proven))
+        except (TableError, OSError) as e:
+            print(f"error: {e}", file=sys.stderr)
+            return 2
+        _write(args.output, rows)
+        print(f"wrote {args.output}: {len(rows)} proven optima", file=sys.stderr)
+        return 0
     specs = list(GRID)
     if args.osp:
         specs += [f"osp-tiny/{p.name}" for p in sorted((shared_benchmarks() / "osp-tiny").glob("*.hdag"))]
@@ -129,10 +208,7 @@ def main(argv=None) -> int:
                 print(f"{spec} M={M} {variant}: {status}", file=sys.stderr, flush=True)
                 if row is not None:
                     rows.append(row)
-    with open(args.output, "w", newline="", encoding="utf-8") as f:
-        writer = csv.DictWriter(f, fieldnames=COLUMNS, lineterminator="\n")
-        writer.writeheader()
-        writer.writerows(rows)
+    _write(args.output, rows)
     print(f"wrote {args.output}: {len(rows)} proven optima in {time.perf_counter() - start:.0f} s", file=sys.stderr)
     return 0
 
