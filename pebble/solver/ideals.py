@@ -73,6 +73,7 @@ class _Lattice:
         self.output_mask = sum(1 << self.index[v] for v in self.outputs)
         self.sources_used = [u for u in order if is_source[u] and self.succ[u]]
         self._live = {}
+        self._steps = {}
 
     def live(self, ideal):
         """Node mask of the values a compute outside ``ideal`` still reads."""
@@ -91,6 +92,21 @@ class _Lattice:
 
     def heuristic(self, ideal, red):
         return (self.live(ideal) & ~red).bit_count() + (self.output_mask & ~ideal).bit_count()
+
+    def steps(self, ideal):
+        """The computes possible from ``ideal``: ``(v, operands, is output, next ideal, its live
+        values, its outputs to come)``, computed once per ideal."""
+        found = self._steps.get(ideal)
+        if found is None:
+            found = []
+            for i, v in enumerate(self.computes):
+                if ideal >> i & 1 or self.below[v] & ~ideal:
+                    continue
+                nxt = ideal | 1 << i
+                found.append((v, self.operands[v], v in self.outputs, nxt, self.live(nxt),
+                              (self.output_mask & ~nxt).bit_count()))
+            self._steps[ideal] = found
+        return found
 
 
 def ideal_search(dag, M, *, variant="one-shot", time_limit=None, max_states=2_000_000, progress=None) -> SolveResult:
@@ -133,14 +149,16 @@ def ideal_search(dag, M, *, variant="one-shot", time_limit=None, max_states=2_00
         raise SolverError(f"argument 'max_states' must be a positive integer, got {max_states!r}")
     lat = _Lattice(dag)
     M = rules.M
-    start = (0, 0, 0)
-    best = {start: 0}
-    parent = {start: None}
-    counter = itertools.count()
-    queue = [(lat.heuristic(0, 0), 0, next(counter), start)]
+    # A state (ideal, red, dirty) is one int: ideal << 2n | red << n | dirty.
+    n = dag.num_nodes
+    nodes = (1 << n) - 1
+    best = {0: 0}
+    parent = {0: None}
+    queue = [(lat.heuristic(0, 0), 0, 0)]  # (f, -g, state): ties on f go deepest first
     bound, expanded, goal, stopped = 0, 0, None, False
+    heappush, heappop, combinations = heapq.heappush, heapq.heappop, itertools.combinations
     while queue:
-        f, neg_g, _, state = heapq.heappop(queue)
+        f, neg_g, state = heappop(queue)
         g = -neg_g
         if g > best[state]:
             continue
@@ -148,7 +166,7 @@ def ideal_search(dag, M, *, variant="one-shot", time_limit=None, max_states=2_00
             bound = f
             if progress is not None:
                 progress(None, bound, time.perf_counter() - start_time)
-        ideal, red, dirty = state
+        ideal, red, dirty = state >> (2 * n), (state >> n) & nodes, state & nodes
         if ideal == lat.full:
             goal = state
             break
@@ -157,35 +175,32 @@ def ideal_search(dag, M, *, variant="one-shot", time_limit=None, max_states=2_00
                                       and time.perf_counter() - start_time > time_limit):
             stopped = True
             break
-        for i, v in enumerate(lat.computes):
-            if ideal >> i & 1 or lat.below[v] & ~ideal:
-                continue
-            ops = lat.operands[v]
-            loads = ops & ~red
+        for v, ops, out, nxt_ideal, live, outputs_left in lat.steps(ideal):
+            base = g + (ops & ~red).bit_count() + out
             evict = (red | ops).bit_count() + 1 - M
-            out = v in lat.outputs
-            nxt_ideal = ideal | 1 << i
-            live = lat.live(nxt_ideal)
-            victims = list(_bits(red & ~ops)) if evict > 0 else []
-            for chosen in itertools.combinations(victims, evict) if evict > 0 else ((),):
-                e = sum(1 << u for u in chosen)
-                cost = loads.bit_count() + (e & dirty).bit_count() + out
-                r2 = ((red & ~e) | ops | 1 << v) & live
-                d2 = ((dirty & ~e) | (0 if out else 1 << v)) & r2
-                nxt = (nxt_ideal, r2, d2)
-                g2 = g + cost
+            keep = (red | ops | 1 << v) & live
+            high = nxt_ideal << (2 * n)
+            new_dirty = 0 if out else 1 << v
+            if evict > 0:
+                choices = [sum(1 << u for u in c) for c in combinations(list(_bits(red & ~ops)), evict)]
+            else:
+                choices = (0,)
+            for e in choices:
+                g2 = base + (e & dirty).bit_count()
+                r2 = keep & ~e
+                nxt = high | r2 << n | (((dirty & ~e) | new_dirty) & r2)
                 if g2 >= best.get(nxt, g2 + 1):
                     continue
                 best[nxt] = g2
                 parent[nxt] = (state, v, e)
-                heapq.heappush(queue, (g2 + lat.heuristic(nxt_ideal, r2), -g2, next(counter), nxt))
+                heappush(queue, (g2 + (live & ~r2).bit_count() + outputs_left, -g2, nxt))
     stats = {"states_expanded": expanded, "states_seen": len(best), "ideals": len(lat._live)}
     seconds = time.perf_counter() - start_time
     if goal is None:
         if not stopped:
             raise AssertionError("the ideal search ran out of states before the goal (a bug)")
         return SolveResult("unknown", None, None, bound, seconds, None, M, rules.variant, "ideals", stats)
-    schedule = _moves(lat, parent, goal)
+    schedule = _moves(lat, parent, goal, n)
     report = checked_report(dag, schedule, rules, "the ideal search")
     if report.io != best[goal]:
         raise AssertionError(f"the ideal search counted I/O {best[goal]}, the verifier {report.io} (a bug)")
@@ -195,8 +210,9 @@ def ideal_search(dag, M, *, variant="one-shot", time_limit=None, max_states=2_00
                        M, rules.variant, "ideals", stats)
 
 
-def _moves(lat, parent, goal):
+def _moves(lat, parent, goal, n):
     """The schedule of the path to ``goal``, step by step as the module docstring describes."""
+    nodes = (1 << n) - 1
     steps = []
     state = goal
     while parent[state] is not None:
@@ -204,7 +220,8 @@ def _moves(lat, parent, goal):
         steps.append((prev, v, e, state))
         state = prev
     codes = []
-    for (ideal, red, dirty), v, e, (_, red2, _) in reversed(steps):
+    for prev, v, e, nxt in reversed(steps):
+        red, dirty, red2 = (prev >> n) & nodes, prev & nodes, (nxt >> n) & nodes
         for u in _bits(e):
             if dirty >> u & 1:
                 codes.append(u << 2 | STORE)
