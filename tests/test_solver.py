@@ -154,7 +154,7 @@ def test_table_rows():
     assert rows, "the certified table is empty"
     for row in rows:
         assert row.variant in ("base", "one-shot")
-        assert set(row.methods.split("+")) <= {"cp-sat", "search"}
+        assert set(row.methods.split("+")) <= {"cp-sat", "ideals", "search"}
         assert bool(row.solver) == ("cp-sat" in row.methods)
         assert row.M >= build_instance(row.spec).min_memory()
 
@@ -227,7 +227,7 @@ def _benchmark_results(tmp_path, spec, M, variant, *, io=None, schedule=None):
     row = {"instance": spec, "nodes": dag.num_nodes, "M": M, "variant": variant, "method": "cp-sat",
            "status": "optimal", "io": r.io if io is None else io, "lower_bound": r.io if io is None else io,
            "seconds": 0.5, "time_limit": 60.0, "workers": 2, "load_average": 0.0,
-           "solver": "ortools 9", "schedule": "optima/s.sched"}
+           "solver": "ortools 9", "schedule": "optima/s.sched", "proved_by": r.method}
     results = tmp_path / "exact.jsonl"
     results.write_text(json.dumps({"instance": spec, "method": "plain", "status": "feasible"}) + "\n"
                        + json.dumps(row) + "\n")
@@ -243,7 +243,8 @@ def test_benchmark_optima_are_verified_again_and_added_to_the_table(tmp_path, ca
     assert table_main(["--add-proven", str(results), "-o", str(table)]) == 0
     rows = {(o.spec, o.M, o.variant): o for o in read_optima(table)}
     assert rows[("pyramid:h=3", 4, "one-shot")].optimum == r.io == 7
-    assert rows[("pyramid:h=3", 4, "one-shot")].methods == "cp-sat"
+    assert rows[("pyramid:h=3", 4, "one-shot")].methods == r.method == "ideals"  # what proved it inside solve
+    assert rows[("pyramid:h=3", 4, "one-shot")].solver == ""  # no OR-tools in that proof
     assert ("path:n=4", 2, "base") in rows  # the rows already there are kept
     assert table_main(["--add-proven", str(results), "-o", str(table)]) == 0  # adding again changes nothing
     assert len(read_optima(table)) == 2

@@ -131,8 +131,8 @@ def proven_rows(results):
                 r = json.loads(line)
             except ValueError as e:
                 raise TableError(f"{results}:{line_number}: not a JSON object: {e}") from None
-            if r.get("method") != "cp-sat" or r.get("status") != "optimal" or "schedule" not in r:
-                continue
+            if r.get("method") != "cp-sat" or r.get("status") != "optimal" or "proved_by" not in r:
+                continue  # not a proof of solve's, or one that does not say what proved it
             dag = build_instance(r["instance"])
             report = verify(dag, read_schedule(results.parent / r["schedule"], dag), r["M"], variant=r["variant"])
             if not report.valid or report.io != r["io"] or r["io"] != r["lower_bound"]:
@@ -140,8 +140,10 @@ def proven_rows(results):
                                  f"{r['variant']} does not realise the recorded optimum {r['io']} "
                                  f"(valid {report.valid}, I/O {report.io}, bound {r['lower_bound']})")
             key = (r["instance"], r["M"], r["variant"])
-            row = {"spec": key[0], "M": key[1], "variant": key[2], "optimum": r["io"], "methods": "cp-sat",
-                   "solver": r["solver"].replace(" ", "-"), "seconds": f"{r['seconds']:.2f}"}
+            method = r["proved_by"]
+            row = {"spec": key[0], "M": key[1], "variant": key[2], "optimum": r["io"], "methods": method,
+                   "solver": r["solver"].replace(" ", "-") if method == "cp-sat" else "",
+                   "seconds": f"{r['seconds']:.2f}"}
             if key not in rows or float(row["seconds"]) < float(rows[key]["seconds"]):
                 rows[key] = row
     return list(rows.values())
