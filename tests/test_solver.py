@@ -213,6 +213,19 @@ def test_transition_search_finds_impossible_targets():
     assert found and {3, 4} <= _replay(preds, {3}, moves, 4)
 
 
+def test_transition_search_stops_at_its_deadline():
+    g = dags.build("pyramid:h=4")
+    preds = {v: [int(u) for u in g.predecessors(v)] for v in range(g.num_nodes)}
+    everything = set(range(g.num_nodes))
+    sources = {int(v) for v in g.sources}
+    args = (preds, set(), sources, everything - sources, {g.num_nodes - 1}, 6)
+    assert reach(*args, deadline=time.perf_counter() - 1) == (None, None)  # undecided, not "impossible"
+    assert reach(*args)[0] is True
+    # generalise treats an undecided check as possible: the sets stay as given.
+    impossible = (preds, set(), sources, everything - sources, {g.num_nodes - 1}, 5)
+    assert generalise(*impossible, everything, deadline=time.perf_counter() - 1)[3] == {g.num_nodes - 1}
+
+
 def _benchmark_results(tmp_path, spec, M, variant, *, io=None, schedule=None):
     """A results file of benchmarks/exact.py with one CP-SAT optimum and its saved schedule."""
     import json

@@ -445,13 +445,14 @@ class PebblingModel:
             m.add_implication(var, self.s[v])
 
     # -- solutions <-> schedules -------------------------------------------
-    def decode(self, value) -> Schedule:
+    def decode(self, value, deadline=None) -> Schedule:
         """The moves of the solution ``value(var) -> 0/1``.
 
         A transition with recomputes is sequenced by :func:`.transition.reach`,
         with each load once (as the model counts it) if it can be, else with
-        reloads; if there is no sequence (or in the nodel game), recomputes go
-        in topological order, which the verifier may then reject.
+        reloads; if there is no sequence, none found by ``deadline``, or in the
+        nodel game, recomputes go in topological order, which the verifier
+        may then reject.
         """
         inst = self.inst
         order = [None] * inst.K
@@ -478,9 +479,11 @@ class PebblingModel:
         for t, v in enumerate(order):
             target, loads, recomputes = steps[t]
             if recomputes and not nodel:  # sequence the transition exactly if it can be
-                found, path = reach(inst.preds, red, loads, set(order[:t]), target, self.rules.M, reloads=0)
+                found, path = reach(inst.preds, red, loads, set(order[:t]), target, self.rules.M, reloads=0,
+                                    deadline=deadline)
                 if not found:
-                    found, path = reach(inst.preds, red, loads, set(order[:t]), target, self.rules.M)
+                    found, path = reach(inst.preds, red, loads, set(order[:t]), target, self.rules.M,
+                                        deadline=deadline)
                 if found:
                     for code in path:
                         (red.add if code & 3 != DELETE else red.discard)(code >> 2)
@@ -571,16 +574,17 @@ PORTFOLIO = ("core", "max_lp", "default_lp", "lb_tree_search", "quick_restart", 
 class _Incumbent(cp_model.CpSolverSolutionCallback):
     """Decodes every solution the solver finds and keeps the best one the verifier accepts."""
 
-    def __init__(self, pm: PebblingModel, best, notify, *, stop_when_realised=False):
+    def __init__(self, pm: PebblingModel, best, notify, *, stop_when_realised=False, deadline=None):
         super().__init__()
         self.pm = pm
+        self.deadline = deadline
         self.best = best  # [io, schedule, report]
         self.notify = notify
         self.stop_when_realised = stop_when_realised
 
     def on_solution_callback(self):
         pm = self.pm
-        schedule = pm.decode(self.boolean_value)
+        schedule = pm.decode(self.boolean_value, self.deadline)
         report = verify(pm.inst.dag, schedule, pm.rules.M, variant=pm.rules.variant)
         if not report.valid:
             if not any(self.boolean_value(v) for v in pm.rc.values()):
@@ -628,7 +632,8 @@ class _Run:
         p.max_time_in_seconds = max(0.01, self.deadline - time.perf_counter())
         if proves_bound:
             solver.best_bound_callback = self.raise_bound
-        callback = _Incumbent(pm, self.best, self.notify, stop_when_realised=stop_when_realised)
+        callback = _Incumbent(pm, self.best, self.notify, stop_when_realised=stop_when_realised,
+                              deadline=self.deadline)
         out = {}
         # In a worker thread, so that Ctrl-C stops the search and keeps what was found.
         thread = threading.Thread(target=lambda: out.update(status=solver.solve(pm.model, callback)), daemon=True)
@@ -770,7 +775,7 @@ def solve(dag, M, *, variant="base", time_limit=60.0, workers=2, hint=None, prog
                 if status != cp_model.OPTIMAL or best[0] == run.lower:
                     break
                 # The relaxation's optimum did not decode: cut off or charge its transitions.
-                added = _cut_transitions(pm, run.solver.boolean_value)
+                added = _cut_transitions(pm, run.solver.boolean_value, run.deadline)
                 if not added:
                     _realise(pm, run)
                     break
@@ -826,7 +831,7 @@ def _one_shot_by_ideals(dag, rules, best, run, time_limit):
 MAX_RELOADS = 3
 
 
-def _cut_transitions(pm, value):
+def _cut_transitions(pm, value, deadline):
     """Cut off or charge the transitions of the solution that no schedule makes as it counts them.
 
     Returns the number of cuts added.
@@ -836,15 +841,16 @@ def _cut_transitions(pm, value):
     added = 0
     for t in sorted({t for (t, v), var in pm.rc.items() if value(var)}):
         sets = pm.transition(value, t)
-        if reach(inst.preds, *sets, M, reloads=0)[0] is not False:
+        if time.perf_counter() > deadline or reach(inst.preds, *sets, M, reloads=0, deadline=deadline)[0] is not False:
             continue
-        if reach(inst.preds, *sets, M)[0] is False:
-            pm.add_cut(*generalise(inst.preds, *sets, M, universe))
+        if reach(inst.preds, *sets, M, deadline=deadline)[0] is False:
+            pm.add_cut(*generalise(inst.preds, *sets, M, universe, deadline=deadline))
             added += 1
             continue
         for needed in range(1, MAX_RELOADS + 2):
-            if needed > MAX_RELOADS or reach(inst.preds, *sets, M, reloads=needed)[0] is not False:
-                pm.add_cut(*generalise(inst.preds, *sets, M, universe, reloads=needed - 1), reloads=needed)
+            if needed > MAX_RELOADS or reach(inst.preds, *sets, M, reloads=needed, deadline=deadline)[0] is not False:
+                pm.add_cut(*generalise(inst.preds, *sets, M, universe, reloads=needed - 1, deadline=deadline),
+                           reloads=needed)
                 added += 1
                 break
     return added

@@ -18,6 +18,7 @@ the transition stays impossible, for a cut that covers many solutions.
 
 from __future__ import annotations
 
+import time
 from collections import deque
 
 from ..moves import COMPUTE, DELETE, LOAD
@@ -25,13 +26,13 @@ from ..moves import COMPUTE, DELETE, LOAD
 __all__ = ["reach", "generalise"]
 
 
-def reach(preds, start, loadable, computable, target, M, *, reloads=None, max_states=200_000):
+def reach(preds, start, loadable, computable, target, M, *, reloads=None, max_states=200_000, deadline=None):
     """``(answer, moves)``: whether ``target`` can be made red, and (if so) the move codes.
 
     ``reloads``: at most this many loads of a node loaded before in the
     transition (the relaxation counts each loaded node once); ``None`` for no
     limit. ``answer`` is ``None`` if the search stopped at ``max_states``
-    without deciding. Deletes are lazy (a delete only to make
+    or at ``deadline`` (a ``time.perf_counter()`` value) without deciding. Deletes are lazy (a delete only to make
     room), which loses no reachable set, except that the moves begin by
     deleting the start nodes that cannot help (not ancestors of the target);
     red nodes off the target at the end are left for the caller to delete.
@@ -53,8 +54,10 @@ def reach(preds, start, loadable, computable, target, M, *, reloads=None, max_st
     first = (sum(bit[v] for v in start if v in bit), 0, 0)  # red, loaded, reloads used
     parent = {first: None}
     queue = deque([first])
+    expanded = 0
     while queue:
         state = queue.popleft()
+        expanded += 1
         red, loaded, used = state
         if red & goal == goal:
             moves = []
@@ -63,7 +66,8 @@ def reach(preds, start, loadable, computable, target, M, *, reloads=None, max_st
                 moves.extend(reversed(step))
             useless = [v << 2 | DELETE for v in sorted(start) if v not in bit]
             return True, useless + moves[::-1]
-        if len(parent) > max_states:
+        if len(parent) > max_states or (deadline is not None and expanded % 64 == 0
+                                        and time.perf_counter() > deadline):
             return None, None
         steps = []
         for v in loads:
@@ -92,19 +96,20 @@ def reach(preds, start, loadable, computable, target, M, *, reloads=None, max_st
     return False, None
 
 
-def generalise(preds, start, loadable, computable, target, M, universe, *, reloads=None):
+def generalise(preds, start, loadable, computable, target, M, universe, *, reloads=None, deadline=None):
     """Sets ``(start, loadable, computable, target)`` as large (target as small) as stay impossible.
 
     Call only for a transition :func:`reach` found impossible with the same
     ``reloads``. Nodes that are not ancestors of the target cannot matter and
-    join every set unchecked.
+    join every set unchecked. After ``deadline`` nothing more is added (an
+    undecided check keeps the smaller set: the cut stays valid).
     """
     sets = {"start": set(start), "loadable": set(loadable), "computable": set(computable)}
     target = set(target)
 
     def impossible():
         return reach(preds, sets["start"], sets["loadable"], sets["computable"], target, M,
-                     reloads=reloads)[0] is False
+                     reloads=reloads, deadline=deadline)[0] is False
 
     for v in sorted(target):
         target.discard(v)
