@@ -29,10 +29,13 @@ layered DAG of 30 nodes has a few thousand) and hopeless where it has many
 with a proven lower bound.
 
 The heuristic counts the values needed later that are neither red nor about
-to be computed (each must be loaded at least once) and the outputs not yet
-computed (each must be stored once). A step changes it by at most its cost,
-so it is consistent: the first goal state taken from the queue is optimal,
-and the smallest ``g + h`` in the queue is a lower bound at any moment.
+to be computed (each must be loaded at least once), the outputs not yet
+computed (each must be stored once), and the fewest values any next step
+must evict to make room (each is still needed: its reader is not the node
+computed, so it is loaded again later). A step changes it by at most its
+cost, so it is consistent: the first goal state taken from the queue is
+optimal, and the smallest ``g + h`` in the queue is a lower bound at any
+moment.
 
 This module shares no code with :mod:`.cpsat` or :mod:`.search` beyond the
 result type and the final check by the verifier.
@@ -92,6 +95,17 @@ class _Lattice:
 
     def heuristic(self, ideal, red):
         return (self.live(ideal) & ~red).bit_count() + (self.output_mask & ~ideal).bit_count()
+
+    def forced(self, ideal, red, M):
+        """The fewest red values any next step must evict (each is needed later, so loaded again)."""
+        fewest = None
+        for _, ops, _, _, _, _ in self.steps(ideal):
+            k = (red | ops).bit_count() + 1 - M
+            if k <= 0:
+                return 0
+            if fewest is None or k < fewest:
+                fewest = k
+        return fewest or 0
 
     def steps(self, ideal):
         """The computes possible from ``ideal``: ``(v, operands, is output, next ideal, its live
@@ -193,7 +207,8 @@ def ideal_search(dag, M, *, variant="one-shot", time_limit=None, max_states=2_00
                     continue
                 best[nxt] = g2
                 parent[nxt] = (state, v, e)
-                heappush(queue, (g2 + (live & ~r2).bit_count() + outputs_left, -g2, nxt))
+                heappush(queue, (g2 + (live & ~r2).bit_count() + outputs_left + lat.forced(nxt_ideal, r2, M),
+                                 -g2, nxt))
     stats = {"states_expanded": expanded, "states_seen": len(best), "ideals": len(lat._live)}
     seconds = time.perf_counter() - start_time
     if goal is None:
