@@ -96,7 +96,7 @@ Solving
 Before the model, the one-shot optimum is looked for by an exact search of a
 different kind (:mod:`.ideals`: A* over the ideals of the DAG, with the red
 and dirty values), which is fast on narrow DAGs and gives up on wide ones at
-its limits (a quarter of the time, a cap on states). In the one-shot game its
+its limits (half the time, a cap on states). In the one-shot game its
 proof is the answer and its bound is kept when it stops; in the base game
 its schedule replaces the first stage below as the incumbent. The result's
 ``method`` names what proved the lower bound: ``cp-sat`` or ``ideals``.
@@ -800,8 +800,8 @@ def solve(dag, M, *, variant="base", time_limit=60.0, workers=2, hint=None, prog
 
 
 # The share of the time limit the ideal search may take, and its cap on states (memory).
-IDEALS_SHARE = 0.25
-IDEALS_MAX_STATES = 1_500_000
+IDEALS_SHARE = 0.5
+IDEALS_MAX_STATES = 3_000_000
 
 
 class _Proven(Exception):
