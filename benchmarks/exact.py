@@ -41,6 +41,7 @@ import os
 import pathlib
 import statistics
 import sys
+from collections import defaultdict
 
 from pebble.schedule_io import write_schedule
 from pebble.solver import solve
@@ -159,7 +160,7 @@ def summarise(rows):
         print("| instance | nodes | M | optimum or [lower, upper] | proved by | solve s | plain | plain s | ratio |")
         print("|---|---:|---:|---|---|---:|---|---:|---:|")
         ratios, small, small_proven, small_max, small_missed = [], 0, 0, 0.0, []
-        osp_total, osp_proven = 0, []
+        osp_total, osp_proven, osp_limits = 0, [], defaultdict(lambda: [0, 0])
         for key in sorted(k for k in latest if k[2] == variant and k[3] == "cp-sat"):
             r = latest[key]
             plain = latest.get(key[:3] + ("plain",))
@@ -186,16 +187,19 @@ def summarise(rows):
                     small_missed.append(f"{r['instance']} M={r['M']}")
             if r["instance"].startswith("osp-tiny/"):
                 osp_total += 1
+                osp_limits[r["time_limit"]][0] += 1
                 if r["status"] == "optimal":
                     osp_proven.append(r["seconds"])
+                    osp_limits[r["time_limit"]][1] += 1
         print(f"\ninstances of at most 30 nodes proven in at most 60 s: {small_proven} of {small} "
               f"(slowest proof {small_max:.1f} s)" + (f"; not: {', '.join(small_missed)}" if small_missed else ""))
         if ratios:
             print(f"median time-to-proof ratio, plain / solve, over {len(ratios)} instances solve proved: "
                   f"{statistics.median(ratios):.0f}x (a lower bound where the plain model timed out)")
         if osp_total:
-            print(f"osp-tiny proven: {len(osp_proven)} of {osp_total} run"
-                  + (f" (slowest proof {max(osp_proven):.0f} s)" if osp_proven else ""))
+            limits = "; ".join(f"{proven} of {run} run with {limit:.0f} s" for limit, (run, proven) in sorted(osp_limits.items()))
+            print(f"osp-tiny proven: {len(osp_proven)} of {osp_total} ({limits})"
+                  + (f", slowest proof {max(osp_proven):.0f} s" if osp_proven else ""))
 
 
 if __name__ == "__main__":
