@@ -816,7 +816,9 @@ def _one_shot_by_ideals(dag, rules, best, run, time_limit):
     if rules.nodel:
         return SolveResult("unknown", None, None, 0, 0.0, None, rules.M, rules.variant, "ideals")
     try:
-        r = ideal_search(dag, rules.M, time_limit=time_limit, max_states=IDEALS_MAX_STATES)
+        # In the one-shot game its bound is a bound of the game: report it as it rises.
+        rising = (lambda io, bound, seconds: run.raise_bound(bound, "ideals")) if rules.one_shot else None
+        r = ideal_search(dag, rules.M, time_limit=time_limit, max_states=IDEALS_MAX_STATES, progress=rising)
     except MemoryError:
         return SolveResult("unknown", None, None, 0, 0.0, None, rules.M, rules.variant, "ideals")
     if r.optimal and (best[0] is None or r.io < best[0]):
