@@ -47,7 +47,7 @@ def _one_shot_rows():
             yield pytest.param(row, marks=marks, id=f"{row.spec}-M{row.M}")
 
 
-@pytest.mark.parametrize("row", _one_shot_rows())
+@pytest.mark.parametrize("row", list(_one_shot_rows()))
 def test_reproduces_the_one_shot_optima_of_the_table(row):
     r = ideal_search(build_instance(row.spec), row.M, time_limit=120, max_states=4_000_000)
     assert (r.status, r.io) == ("optimal", row.optimum)
