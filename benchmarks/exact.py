@@ -160,13 +160,14 @@ def summarise(rows):
         print("| instance | nodes | M | optimum or [lower, upper] | proved by | solve s | plain | plain s | ratio |")
         print("|---|---:|---:|---|---|---:|---|---:|---:|")
         ratios, small, small_proven, small_max, small_missed = [], 0, 0, 0.0, []
-        osp_total, osp_proven, osp_limits = 0, [], defaultdict(lambda: [0, 0])
+        osp_proven, osp_limits = [], defaultdict(lambda: [0, 0])  # time limit -> [run, proven]
         for key in sorted(k for k in latest if k[2] == variant and k[3] == "cp-sat"):
             r = latest[key]
             plain = latest.get(key[:3] + ("plain",))
             value = r["io"] if r["status"] == "optimal" else f"[{r['lower_bound']}, {r['io']}]"
-            cells = [r["instance"], r["nodes"], r["M"], value, r.get("proved_by", "") if r["status"] == "optimal" else "",
-                     f"{r['seconds']:.2f}" if r["status"] == "optimal" else "-"]
+            proven = r["status"] == "optimal"
+            cells = [r["instance"], r["nodes"], r["M"], value, r.get("proved_by", "") if proven else "",
+                     f"{r['seconds']:.2f}" if proven else "-"]
             ratio = ""
             if plain is not None:
                 pv = plain["io"] if plain["status"] == "optimal" else f"[{plain['lower_bound']}, {plain['io']}]"
@@ -186,7 +187,6 @@ def summarise(rows):
                 else:
                     small_missed.append(f"{r['instance']} M={r['M']}")
             if r["instance"].startswith("osp-tiny/"):
-                osp_total += 1
                 osp_limits[r["time_limit"]][0] += 1
                 if r["status"] == "optimal":
                     osp_proven.append(r["seconds"])
@@ -196,9 +196,10 @@ def summarise(rows):
         if ratios:
             print(f"median time-to-proof ratio, plain / solve, over {len(ratios)} instances solve proved: "
                   f"{statistics.median(ratios):.0f}x (a lower bound where the plain model timed out)")
-        if osp_total:
-            limits = "; ".join(f"{proven} of {run} run with {limit:.0f} s" for limit, (run, proven) in sorted(osp_limits.items()))
-            print(f"osp-tiny proven: {len(osp_proven)} of {osp_total} ({limits})"
+        if osp_limits:
+            limits = "; ".join(f"{n_proven} of {n_run} run with {limit:.0f} s"
+                               for limit, (n_run, n_proven) in sorted(osp_limits.items()))
+            print(f"osp-tiny proven: {len(osp_proven)} of {sum(n for n, _ in osp_limits.values())} ({limits})"
                   + (f", slowest proof {max(osp_proven):.0f} s" if osp_proven else ""))
 
 

@@ -281,6 +281,14 @@ def test_benchmark_optima_that_do_not_verify_are_refused(tmp_path, capsys):
                                     schedule=Schedule(codes[:store] + codes[store + 1:]))
     assert table_main(["--add-proven", str(results), "-o", str(table)]) == 2
     assert "valid False" in capsys.readouterr().err
+    # A saved schedule that is not a schedule, and a row without its schedule.
+    (tmp_path / "optima" / "s.sched").write_text("load\n")
+    assert table_main(["--add-proven", str(results), "-o", str(table)]) == 2
+    err = capsys.readouterr().err
+    assert f"{results}:2:" in err and "s.sched line 1: 'load' needs a node" in err
+    results.write_text(results.read_text().replace('"schedule": "optima/s.sched", ', ""))
+    assert table_main(["--add-proven", str(results), "-o", str(table)]) == 2
+    assert f"{results}:2: the row has no 'schedule'" in capsys.readouterr().err
     # A table that disagrees with the benchmark.
     table.write_text("spec,M,variant,optimum,methods,solver,seconds\npyramid:h=3,4,one-shot,8,cp-sat,ortools-9,0.01\n")
     results, r = _benchmark_results(tmp_path, "pyramid:h=3", 4, "one-shot")

@@ -811,21 +811,21 @@ class _Proven(Exception):
 def _one_shot_by_ideals(dag, rules, best, run, time_limit):
     """The exact one-shot search of :mod:`.ideals`; its schedule becomes the incumbent if better.
 
-    Skipped (status ``unknown``) for the nodel games, which it does not model.
+    Skipped (status ``unknown``) for the nodel games, which it does not model,
+    and when memory runs out.
     """
+    skipped = SolveResult("unknown", None, None, 0, 0.0, None, rules.M, rules.variant, "ideals")
     if rules.nodel:
-        return SolveResult("unknown", None, None, 0, 0.0, None, rules.M, rules.variant, "ideals")
+        return skipped
     try:
-        # In the one-shot game its bound is a bound of the game: report it as it rises.
+        # In the one-shot game its bound is a bound of the game: raised as it rises, to the end.
         rising = (lambda io, bound, seconds: run.raise_bound(bound, "ideals")) if rules.one_shot else None
         r = ideal_search(dag, rules.M, time_limit=time_limit, max_states=IDEALS_MAX_STATES, progress=rising)
     except MemoryError:
-        return SolveResult("unknown", None, None, 0, 0.0, None, rules.M, rules.variant, "ideals")
+        return skipped
     if r.optimal and (best[0] is None or r.io < best[0]):
         best[:] = [r.io, r.schedule, r.report]
         run.notify()
-    if rules.one_shot:
-        run.raise_bound(r.lower_bound, "ideals")
     return r
 
 

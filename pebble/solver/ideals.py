@@ -37,8 +37,8 @@ cost, so it is consistent: the first goal state taken from the queue is
 optimal, and the smallest ``g + h`` in the queue is a lower bound at any
 moment.
 
-This module shares no code with :mod:`.cpsat` or :mod:`.search` beyond the
-result type and the final check by the verifier.
+This module shares no modelling code with :mod:`.cpsat` or :mod:`.search`:
+only the result type, a bit-set iterator and the final check by the verifier.
 """
 
 from __future__ import annotations
@@ -93,13 +93,15 @@ class _Lattice:
             self._live[ideal] = mask
         return mask
 
-    def heuristic(self, ideal, red):
-        return (self.live(ideal) & ~red).bit_count() + (self.output_mask & ~ideal).bit_count()
+    def heuristic(self, ideal, red, M):
+        """A lower bound on the I/O still to come from (ideal, red); see the module docstring."""
+        return ((self.live(ideal) & ~red).bit_count() + (self.output_mask & ~ideal).bit_count()
+                + self.forced(ideal, red, M))
 
     def forced(self, ideal, red, M):
         """The fewest red values any next step must evict (each is needed later, so loaded again)."""
         fewest = None
-        for _, ops, _, _, _, _ in self.steps(ideal):
+        for _, ops, _, _, _ in self.steps(ideal):
             k = (red | ops).bit_count() + 1 - M
             if k <= 0:
                 return 0
@@ -109,7 +111,7 @@ class _Lattice:
 
     def steps(self, ideal):
         """The computes possible from ``ideal``: ``(v, operands, is output, next ideal, its live
-        values, its outputs to come)``, computed once per ideal."""
+        values)``, computed once per ideal."""
         found = self._steps.get(ideal)
         if found is None:
             found = []
@@ -117,8 +119,7 @@ class _Lattice:
                 if ideal >> i & 1 or self.below[v] & ~ideal:
                     continue
                 nxt = ideal | 1 << i
-                found.append((v, self.operands[v], v in self.outputs, nxt, self.live(nxt),
-                              (self.output_mask & ~nxt).bit_count()))
+                found.append((v, self.operands[v], v in self.outputs, nxt, self.live(nxt)))
             self._steps[ideal] = found
         return found
 
@@ -168,7 +169,7 @@ def ideal_search(dag, M, *, variant="one-shot", time_limit=None, max_states=2_00
     nodes = (1 << n) - 1
     best = {0: 0}
     parent = {0: None}
-    queue = [(lat.heuristic(0, 0), 0, 0)]  # (f, -g, state): ties on f go deepest first
+    queue = [(lat.heuristic(0, 0, M), 0, 0)]  # (f, -g, state): ties on f go deepest first
     bound, expanded, goal, stopped = 0, 0, None, False
     heappush, heappop, combinations = heapq.heappush, heapq.heappop, itertools.combinations
     while queue:
@@ -189,7 +190,7 @@ def ideal_search(dag, M, *, variant="one-shot", time_limit=None, max_states=2_00
                                       and time.perf_counter() - start_time > time_limit):
             stopped = True
             break
-        for v, ops, out, nxt_ideal, live, outputs_left in lat.steps(ideal):
+        for v, ops, out, nxt_ideal, live in lat.steps(ideal):
             base = g + (ops & ~red).bit_count() + out
             evict = (red | ops).bit_count() + 1 - M
             keep = (red | ops | 1 << v) & live
@@ -207,8 +208,7 @@ def ideal_search(dag, M, *, variant="one-shot", time_limit=None, max_states=2_00
                     continue
                 best[nxt] = g2
                 parent[nxt] = (state, v, e)
-                heappush(queue, (g2 + (live & ~r2).bit_count() + outputs_left + lat.forced(nxt_ideal, r2, M),
-                                 -g2, nxt))
+                heappush(queue, (g2 + lat.heuristic(nxt_ideal, r2, M), -g2, nxt))
     stats = {"states_expanded": expanded, "states_seen": len(best), "ideals": len(lat._live)}
     seconds = time.perf_counter() - start_time
     if goal is None:

@@ -32,8 +32,8 @@ is written. Optima proven by long runs of the exact benchmark
 (``benchmarks/exact.py``, which saves each proven schedule) are added with
 ``--add-proven benchmarks/results/exact.jsonl``: each saved schedule is
 verified again and its I/O must equal the recorded optimum and bound; the
-rows of other instances are kept. :func:`proofs.check.read_optima` reads the table back, checking
-every cell, and tests every lower bound against it.
+rows of other instances are kept. :func:`proofs.check.read_optima` reads the
+table back, checking every cell, and tests every lower bound against it.
 """
 
 from __future__ import annotations
@@ -115,7 +115,11 @@ def certify(spec, dag, M, variant, *, time_limit, search_nodes=SEARCH_NODES):
 
 
 def proven_rows(results):
-    """Table rows for the optima CP-SAT proved in a benchmark results file, each schedule verified again."""
+    """Table rows for the optima ``solve`` proved in a benchmark results file, each schedule verified again.
+
+    A line that is not a results row, or names a schedule that cannot be read,
+    raises :class:`TableError` naming the file and line.
+    """
     import json
 
     from ..engine import verify
@@ -131,10 +135,17 @@ def proven_rows(results):
                 r = json.loads(line)
             except ValueError as e:
                 raise TableError(f"{results}:{line_number}: not a JSON object: {e}") from None
+            if not isinstance(r, dict):
+                raise TableError(f"{results}:{line_number}: not a JSON object")
             if r.get("method") != "cp-sat" or r.get("status") != "optimal" or "proved_by" not in r:
                 continue  # not a proof of solve's, or one that does not say what proved it
-            dag = build_instance(r["instance"])
-            report = verify(dag, read_schedule(results.parent / r["schedule"], dag), r["M"], variant=r["variant"])
+            try:
+                dag = build_instance(r["instance"])
+                report = verify(dag, read_schedule(results.parent / r["schedule"], dag), r["M"], variant=r["variant"])
+            except KeyError as e:
+                raise TableError(f"{results}:{line_number}: the row has no {e}") from None
+            except (ValueError, TypeError) as e:
+                raise TableError(f"{results}:{line_number}: {e}") from None
             if not report.valid or report.io != r["io"] or r["io"] != r["lower_bound"]:
                 raise TableError(f"{results}:{line_number}: the saved schedule of {r['instance']} M={r['M']} "
                                  f"{r['variant']} does not realise the recorded optimum {r['io']} "
@@ -204,11 +215,12 @@ def main(argv=None) -> int:
     for spec in specs:
         dag = build_instance(spec)
         memories = instance_memories(dag)
-        if spec.startswith("osp-tiny/"):
+        osp = spec.startswith("osp-tiny/")
+        if osp:
             memories = [memories[0], 2 * memories[0]]
+        variants, limit = (OSP_VARIANTS, args.osp_time_limit) if osp else (VARIANTS, args.time_limit)
         for M in memories:
-            for variant in (OSP_VARIANTS if spec.startswith("osp-tiny/") else VARIANTS):
-                limit = args.osp_time_limit if spec.startswith("osp-tiny/") else args.time_limit
+            for variant in variants:
                 row = certify(spec, dag, M, variant, time_limit=limit)
                 status = "not proven" if row is None else f"{row['optimum']} ({row['methods']}, {row['seconds']} s)"
                 print(f"{spec} M={M} {variant}: {status}", file=sys.stderr, flush=True)

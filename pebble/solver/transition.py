@@ -32,7 +32,8 @@ def reach(preds, start, loadable, computable, target, M, *, reloads=None, max_st
     ``reloads``: at most this many loads of a node loaded before in the
     transition (the relaxation counts each loaded node once); ``None`` for no
     limit. ``answer`` is ``None`` if the search stopped at ``max_states``
-    or at ``deadline`` (a ``time.perf_counter()`` value) without deciding. Deletes are lazy (a delete only to make
+    or at ``deadline`` (a ``time.perf_counter()`` value) without deciding.
+    Deletes are lazy (a delete only to make
     room), which loses no reachable set, except that the moves begin by
     deleting the start nodes that cannot help (not ancestors of the target);
     red nodes off the target at the end are left for the caller to delete.
