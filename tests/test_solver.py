@@ -21,10 +21,13 @@ from proofs.check import read_optima
 
 def test_result_fields_and_verified_schedule():
     g = dags.build("pyramid:h=4")
-    r = solve(g, 4)
+    r = solve(g, 4, searches=False)
     assert (r.status, r.io, r.lower_bound) == ("optimal", 10, 10)
     assert r.report.valid and r.report.io == 10 == verify(g, r.schedule, 4).io
     assert r.M == 4 and r.variant == "base" and r.method == "cp-sat" and r.seconds > 0
+    assert "ideals_status" not in r.stats or r.stats["ideals_status"] == "unknown"
+    s = solve(g, 4)  # the step search proves it first
+    assert (s.status, s.io, s.method, s.stats["steps_status"]) == ("optimal", 10, "steps", "optimal")
     d = r.to_dict()
     assert {"status", "io", "lower_bound"} <= set(d) and d["status"] == "optimal"
 
@@ -41,9 +44,10 @@ def test_one_shot_never_recomputes_and_nodel_stores_what_it_deletes():
 def test_recomputation_found_and_proven():
     g = dags.DAG.from_edges(10, [(0, 1), (1, 2), (0, 3), (1, 4), (3, 5), (3, 6), (2, 8), (3, 8), (7, 8),
                                  (4, 9), (5, 9), (8, 9)])
-    base = solve(g, 4)
-    assert (base.status, base.io) == ("optimal", 5)
-    assert solve(g, 4, variant="one-shot").io == 6
+    for searches in (True, False):
+        base = solve(g, 4, searches=searches)
+        assert (base.status, base.io, base.method) == ("optimal", 5, "steps" if searches else "cp-sat")
+        assert solve(g, 4, variant="one-shot", searches=searches).io == 6
 
 
 def test_nothing_to_compute():
@@ -154,7 +158,7 @@ def test_table_rows():
     assert rows, "the certified table is empty"
     for row in rows:
         assert row.variant in ("base", "one-shot")
-        assert set(row.methods.split("+")) <= {"cp-sat", "ideals", "search"}
+        assert set(row.methods.split("+")) <= {"cp-sat", "ideals", "steps", "search"}
         assert bool(row.solver) == ("cp-sat" in row.methods)
         assert row.M >= build_instance(row.spec).min_memory()
 
@@ -169,8 +173,8 @@ def _sample(rows, count):
 
 @pytest.mark.parametrize("row", _sample(read_optima(), 12), ids=lambda r: f"{r.spec}-M{r.M}-{r.variant}")
 def test_solver_reproduces_the_table(row):
-    r = solve(build_instance(row.spec), row.M, variant=row.variant, time_limit=60)
-    assert (r.status, r.io) == ("optimal", row.optimum)
+    r = solve(build_instance(row.spec), row.M, variant=row.variant, time_limit=60, searches=False)
+    assert (r.status, r.io, r.method) == ("optimal", row.optimum, "cp-sat")
 
 
 def _replay(preds, start, moves, M):

@@ -33,6 +33,19 @@ def test_solve_by_search(capsys):
     assert captured.err == ""
 
 
+def test_solve_by_each_search(capsys):
+    assert main(["solve", "pyramid:h=4", "-M", "4", "--method", "steps", "--json"]) == 0
+    captured = capsys.readouterr()
+    out = json.loads(captured.out)
+    assert (out["status"], out["io"], out["lower_bound"], out["method"]) == ("optimal", 10, 10, "steps")
+    assert "lower bound 10" in captured.err
+    assert main(["solve", "pyramid:h=4", "-M", "4", "--variant", "one-shot", "--method", "ideals", "--json",
+                 "--quiet"]) == 0
+    assert json.loads(capsys.readouterr().out)["method"] == "ideals"
+    assert main(["solve", "pyramid:h=4", "-M", "4", "--variant", "one-shot", "--method", "steps"]) == 2
+    assert "the step search takes only 'base'" in capsys.readouterr().err
+
+
 def test_solve_time_limit_gives_best_so_far(capsys):
     assert main(["solve", "pyramid:h=7", "-M", "4", "--time-limit", "2", "--json", "--quiet"]) == 0
     out = json.loads(capsys.readouterr().out)

@@ -31,9 +31,10 @@ def register(sub):
     p.add_argument("--time-limit", type=_positive_float, default=60.0, metavar="SECONDS",
                    help="stop after this many seconds (default: 60)")
     p.add_argument("--workers", type=positive_int, default=2, help="solver threads (default: 2)")
-    p.add_argument("--method", choices=("cp-sat", "ideals", "search"), default="cp-sat",
-                   help="cp-sat (default; runs the ideal search first), ideals: A* over the DAG's ideals "
-                        "(one-shot only), or search: A* over pebble configurations, for tiny DAGs")
+    p.add_argument("--method", choices=("cp-sat", "ideals", "steps", "search"), default="cp-sat",
+                   help="cp-sat (default; runs the ideal and step searches first), ideals: A* over the DAG's "
+                        "ideals (one-shot only), steps: A* over red and blue sets in steps of one compute "
+                        "(base only), or search: A* over pebble configurations, for tiny DAGs")
     p.add_argument("-o", "--output", help="write the schedule to this file (.pbs for binary)")
     p.add_argument("--json", action="store_true", help="print one JSON object")
     p.add_argument("--quiet", action="store_true", help="no progress on stderr")
@@ -47,14 +48,15 @@ def _progress(io, lower, seconds):
 
 def run(args) -> int:
     from pebble.schedule_io import write_schedule
-    from pebble.solver import ideal_search, search, solve
+    from pebble.solver import ideal_search, search, solve, step_search
 
     dag = load_dag_arg(args.dag)
     if args.method == "search":
         result = search(dag, args.M, variant=args.variant, time_limit=args.time_limit)
-    elif args.method == "ideals":
-        result = ideal_search(dag, args.M, variant=args.variant, time_limit=args.time_limit,
-                              progress=None if args.quiet else _progress)
+    elif args.method in ("ideals", "steps"):
+        method = ideal_search if args.method == "ideals" else step_search
+        result = method(dag, args.M, variant=args.variant, time_limit=args.time_limit,
+                        progress=None if args.quiet else _progress)
     else:
         result = solve(dag, args.M, variant=args.variant, time_limit=args.time_limit, workers=args.workers,
                        progress=None if args.quiet else _progress)

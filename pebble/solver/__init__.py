@@ -1,11 +1,12 @@
-"""Exact optimal pebbling: a CP-SAT solver, and two A* searches that check it.
+"""Exact optimal pebbling: a CP-SAT solver, and three A* searches that check it.
 
 :func:`solve` (CP-SAT, :mod:`pebble.solver.cpsat`) proves optima of DAGs with
 tens of nodes; :func:`ideal_search` (:mod:`pebble.solver.ideals`) proves
-one-shot optima over the ideals of the DAG, fast where the DAG is narrow, and
-runs first inside :func:`solve`; :func:`search` (:mod:`pebble.solver.search`)
-plays the game over whole configurations for tiny DAGs. The three share no
-modelling code. All return a :class:`SolveResult` whose schedule the
+one-shot optima over the ideals of the DAG, fast where the DAG is narrow;
+:func:`step_search` (:mod:`pebble.solver.steps`) proves base-game optima over
+red and blue sets in steps of one compute; both run first inside
+:func:`solve`. :func:`search` (:mod:`pebble.solver.search`) plays the game
+over whole configurations for tiny DAGs. The four share no modelling code. All return a :class:`SolveResult` whose schedule the
 verifier accepted.
 OR-tools is imported only when :func:`solve` is first used.
 """
@@ -13,8 +14,9 @@ OR-tools is imported only when :func:`solve` is first used.
 from .common import SolveResult, SolverError
 from .ideals import ideal_search
 from .search import search
+from .steps import step_search
 
-__all__ = ["SolveResult", "SolverError", "ideal_search", "search", "solve"]
+__all__ = ["SolveResult", "SolverError", "ideal_search", "search", "solve", "step_search"]
 
 
 def __getattr__(name):

@@ -96,10 +96,16 @@ Solving
 Before the model, the one-shot optimum is looked for by an exact search of a
 different kind (:mod:`.ideals`: A* over the ideals of the DAG, with the red
 and dirty values), which is fast on narrow DAGs and gives up on wide ones at
-its limits (half the time, a cap on states). In the one-shot game its
-proof is the answer and its bound is kept when it stops; in the base game
-its schedule replaces the first stage below as the incumbent. The result's
-``method`` names what proved the lower bound: ``cp-sat`` or ``ideals``.
+its limits (half the time, a cap on states; a fifth of the time in the base
+game). In the one-shot game its proof is the answer and its bound is kept
+when it stops; in the base game its schedule replaces the first stage below
+as the incumbent. In the base game a second search then runs
+(:mod:`.steps`: A* over red and blue sets in steps of one compute, exact
+with recomputation) for schedules below that incumbent, until 85% of the
+time limit (it proves far more than the relaxation, which has the rest): if none exists the incumbent is optimal, and its bound, as it
+rises, is kept with the relaxation's (the larger counts). The result's
+``method`` names what proved the lower bound: ``cp-sat``, ``ideals`` or
+``steps``.
 
 CP-SAT runs with core-guided search as its first worker (it raises the bound
 on a sum of Booleans far faster than LP-based branching does here) and
@@ -130,6 +136,7 @@ from ..rules import Rules
 from ..strategies import heuristic_schedule
 from .common import SolveResult, SolverError, checked_report, game_rules
 from .ideals import ideal_search
+from .steps import MAX_NODES as STEPS_MAX_NODES, step_search
 from .symmetry import canonical_schedule, stabiliser_chain
 from .transition import generalise, reach
 
@@ -700,7 +707,7 @@ def _hint(pm, best, chain):
 
 
 def solve(dag, M, *, variant="base", time_limit=60.0, workers=2, hint=None, progress=None, symmetry=True,
-          log=False) -> SolveResult:
+          searches=True, log=False) -> SolveResult:
     """An optimal red-blue pebbling, proven by CP-SAT, or the best found and a lower bound.
 
     Parameters
@@ -721,6 +728,9 @@ def solve(dag, M, *, variant="base", time_limit=60.0, workers=2, hint=None, prog
         (``io``, ``None`` before the first) or the lower bound improves.
     symmetry : bool
         Break the DAG's automorphisms (see the module docstring).
+    searches : bool
+        Run the exact searches first (the ideal search; in the base game the
+        step search too). ``False``: the CP-SAT models alone.
     log : bool
         Print the solver's search log.
 
@@ -752,10 +762,16 @@ def solve(dag, M, *, variant="base", time_limit=60.0, workers=2, hint=None, prog
         if not (dag.needed & (dag.in_degree > 0)).any():
             best[:] = [0, Schedule(), checked_report(dag, Schedule(), rules, "the CP-SAT solver")]
         else:
-            one_shot = _one_shot_by_ideals(dag, rules, best, run, time_limit * IDEALS_SHARE)
+            share = IDEALS_SHARE if rules.one_shot else IDEALS_BASE_SHARE
+            one_shot = _one_shot_by_ideals(dag, rules, best, run, time_limit * share, searches)
             stats["ideals_status"] = one_shot.status
             if rules.one_shot and one_shot.optimal:
                 raise _Proven
+            if rules.variant == "base" and searches:
+                found = _base_by_steps(dag, rules, best, run, start + time_limit * STEPS_END)
+                stats["steps_status"] = "optimal" if best[0] == run.lower else found.status
+                if best[0] == run.lower:
+                    raise _Proven
             chain = stabiliser_chain(dag, time_budget=min(2.0, 0.05 * time_limit)) if symmetry else []
             stats["symmetry_levels"] = len(chain)
             if not rules.one_shot and not one_shot.optimal:
@@ -799,28 +815,51 @@ def solve(dag, M, *, variant="base", time_limit=60.0, workers=2, hint=None, prog
                        rules.variant, run.proved_by, stats)
 
 
-# The share of the time limit the ideal search may take, and its cap on states (memory).
+# The share of the time limit the ideal search may take (one-shot; base, where it only gives the incumbent),
+# and its cap on states (memory); the part of the time limit by which the step search stops (base), its cap.
 IDEALS_SHARE = 0.5
+IDEALS_BASE_SHARE = 0.2
 IDEALS_MAX_STATES = 3_000_000
+STEPS_END = 0.85
+STEPS_MAX_STATES = 12_000_000
 
 
 class _Proven(Exception):
-    """The ideal search proved the optimum: nothing is left to solve."""
+    """A search proved the optimum: nothing is left to solve."""
 
 
-def _one_shot_by_ideals(dag, rules, best, run, time_limit):
+def _one_shot_by_ideals(dag, rules, best, run, time_limit, searches):
     """The exact one-shot search of :mod:`.ideals`; its schedule becomes the incumbent if better.
 
-    Skipped (status ``unknown``) for the nodel games, which it does not model,
-    and when memory runs out.
+    Skipped (status ``unknown``) without ``searches``, for the nodel games,
+    which it does not model, and when memory runs out.
     """
     skipped = SolveResult("unknown", None, None, 0, 0.0, None, rules.M, rules.variant, "ideals")
-    if rules.nodel:
+    if rules.nodel or not searches:
         return skipped
     try:
         # In the one-shot game its bound is a bound of the game: raised as it rises, to the end.
         rising = (lambda io, bound, seconds: run.raise_bound(bound, "ideals")) if rules.one_shot else None
         r = ideal_search(dag, rules.M, time_limit=time_limit, max_states=IDEALS_MAX_STATES, progress=rising)
+    except MemoryError:
+        return skipped
+    if r.optimal and (best[0] is None or r.io < best[0]):
+        best[:] = [r.io, r.schedule, r.report]
+        run.notify()
+    return r
+
+
+def _base_by_steps(dag, rules, best, run, deadline):
+    """The exact base-game search of :mod:`.steps`, for schedules below the incumbent; its bound is raised as
+    it rises, and its schedule becomes the incumbent. Skipped (status ``unknown``) on DAGs beyond its size
+    and when memory runs out."""
+    skipped = SolveResult("unknown", None, None, 0, 0.0, None, rules.M, rules.variant, "steps")
+    time_limit = deadline - time.perf_counter()
+    if time_limit <= 0 or dag.num_nodes > STEPS_MAX_NODES:
+        return skipped
+    try:
+        r = step_search(dag, rules.M, time_limit=time_limit, max_states=STEPS_MAX_STATES, upper_bound=best[0],
+                        progress=lambda io, bound, seconds: run.raise_bound(bound, "steps"))
     except MemoryError:
         return skipped
     if r.optimal and (best[0] is None or r.io < best[0]):

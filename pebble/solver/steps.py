@@ -1,0 +1,430 @@
+"""Exact base-game pebbling by A* over (red, blue), one compute per step.
+
+In the base game a node may be computed any number of times, so no set of
+"nodes computed so far" describes a state; the red and the blue sets do. Every
+schedule can be put, at no extra I/O, in a normal form that is a sequence of
+*steps*, each computing one node ``w``:
+
+1. evict as few red values as the step needs, chosen among those that are not
+   operands of ``w``; each is stored first (1) or not, unless already blue;
+2. load the operands of ``w`` that are not red (1 each; they are blue);
+3. compute ``w``, and store it at once (1) if it is an output not yet blue;
+4. remove the red pebbles of values that can no longer be of use (free).
+
+Each part is a dominance argument on any valid schedule. A load moves to
+right before the compute that reads it (the value held red in between only
+takes room; if it is removed, recomputed or never read before, the load was
+wasted). A delete moves to the latest moment it is needed, when a load or a
+compute finds fast memory full. A store moves to the delete of that red
+pebble (blue pebbles are never removed, and the value cannot be loaded while
+it is red), and an output's store to right after its first compute. A value
+*can be of use* only if it is an ancestor (or itself) of an output not yet
+blue; the blue set only grows, so one that cannot be of use never can again,
+and the state keeps the red and blue values among these and the outputs
+already stored. A state is therefore
+
+``R``  the red values that can be of use;
+``B``  the blue values that can be of use (sources among them), and the outputs stored,
+
+and a step from it is any node that can be of use, is not red, and has each
+operand red or blue, with a choice of which values to evict and which of
+those to store. Nothing records what was computed before: computing again
+is as free as the first time, which is what separates this search from
+:mod:`.ideals` (exact for the one-shot game only).
+
+The heuristic is a lower bound on the I/O still to come: one store per
+output not blue, plus the fewest loads any completion makes. Every value red
+from now on is computed from the values red now and those it loads; a loaded
+value is blue now or was stored later, and one stored later was computed
+from earlier loads, so the values loaded that are blue now must cut every
+path from a source to an output not yet red or blue that avoids the red
+values. A value neither red nor blue cannot be loaded, so the loads are at
+least a minimum vertex cut where blue values (sources included) count 1, red
+ones 0 and the others cannot be cut: a max flow, compiled. (On DAGs of more
+than 62 nodes, beyond its 64-bit masks, a weaker bound stands in: the sources
+read by values that must be computed.) A step moves the bound by at most its
+cost (the loaded values and the stored outputs are the difference), so the
+heuristic is consistent: ``g + h`` never falls along a path. A state enters
+the queue with its parent's ``g + h`` (or its own ``g`` if larger) and gets
+its own heuristic when it leaves, going back if that is larger; most states
+never leave, and never cost a max flow. The first goal state to leave the
+queue is optimal, and the smallest value in the queue is a lower bound at
+any moment.
+
+This module shares no modelling code with :mod:`.cpsat`, :mod:`.ideals` or
+:mod:`.search`: only the result type, a bit-set iterator and the final check
+by the verifier.
+"""
+
+from __future__ import annotations
+
+import heapq
+import time
+
+import numpy as np
+from numba import njit, types
+from numba.typed import Dict, List
+
+from ..moves import COMPUTE, DELETE, LOAD, STORE, Schedule
+from .common import SolveResult, SolverError, bits as _bits, checked_report, game_rules
+
+__all__ = ["step_search"]
+
+# The largest DAG the search takes: a node set is one 64-bit mask.
+MAX_NODES = 62
+# Expansions between two looks at the clock (and at the bound, for progress).
+_CHUNK = 4096
+# What a chunk of the search ended on.
+_GOING, _GOAL, _EXHAUSTED, _EMPTY, _FULL = range(5)
+
+
+class _Game:
+    """The DAG as 64-bit masks: operands, successors, ancestors, sources, outputs, the nodes to compute."""
+
+    def __init__(self, dag):
+        n = self.n = dag.num_nodes
+        if n > MAX_NODES:
+            raise SolverError(f"the step search takes DAGs of at most {MAX_NODES} nodes (a node set is one 64-bit "
+                              f"mask), got {n}")
+        is_source = dag.in_degree == 0
+        preds = [0] * n
+        succs = [0] * n
+        for v in range(n):
+            for u in dag.predecessors(v).tolist():
+                preds[v] |= 1 << u
+                succs[u] |= 1 << v
+        ancestors = [0] * n  # each node with its ancestors
+        for v in dag.topological_order.tolist():
+            mask = 1 << v
+            for u in _bits(preds[v]):
+                mask |= ancestors[u]
+            ancestors[v] = mask
+        self.preds = np.array(preds, np.int64)
+        self.succs = np.array(succs, np.int64)
+        self.ancestors = np.array(ancestors, np.int64)
+        self.sources = sum(1 << v for v in range(n) if is_source[v])
+        self.outputs = sum(1 << int(v) for v in dag.outputs if not is_source[v])
+        self.computable = sum(1 << v for v in range(n) if dag.needed[v] and not is_source[v])
+        self.of_use_cache = Dict.empty(types.int64, types.int64)
+
+    def of_use(self, blue):
+        """The values that can still be of use: the outputs not blue and their ancestors."""
+        return _of_use(blue, self.outputs, self.ancestors, self.of_use_cache)
+
+    def cut_bound(self, red, blue):
+        """Stores of the outputs not blue, plus a minimum vertex cut between the sources and those outputs (not
+        red) in which a blue value counts 1, a red one 0, and the others cannot be cut (module docstring)."""
+        return _heuristic(red, blue, self.outputs, self.sources, self.preds, self.succs, self.ancestors,
+                          self.of_use_cache)
+
+
+@njit(cache=True)
+def _popcount(x):
+    count = 0
+    while x:
+        x &= x - 1
+        count += 1
+    return count
+
+
+@njit(cache=True)
+def _of_use(blue, outputs, ancestors, cache):
+    todo = outputs & ~blue
+    if todo in cache:
+        return cache[todo]
+    mask = 0
+    for o in range(len(ancestors)):
+        if todo >> o & 1:
+            mask |= ancestors[o]
+    cache[todo] = mask
+    return mask
+
+
+@njit(cache=True)
+def _heuristic(red, blue, outputs, sources, preds, succs, ancestors, of_use_cache):
+    todo = outputs & ~blue
+    targets = todo & ~red
+    if targets == 0:
+        return _popcount(todo)
+    free = _of_use(blue, outputs, ancestors, of_use_cache) & ~red  # the nodes paths may use
+    return _popcount(todo) + _max_flow(free, free & blue, free & sources, targets, preds, succs)
+
+
+@njit(cache=True)
+def _max_flow(free, cap1, starts, targets, preds, succs):
+    """The most paths from ``starts`` to ``targets`` within ``free`` that share no node of ``cap1`` (all but the
+    end nodes are masks). Augmenting paths on the split graph: ``2v`` is v's entry, ``2v + 1`` its exit; only
+    the nodes of ``cap1`` have a capacity (1)."""
+    n = len(preds)
+    node_flow = np.zeros(n, np.int64)
+    edge_flow = np.zeros((n, n), np.int64)
+    parent = np.empty(2 * n, np.int64)
+    queue = np.empty(2 * n, np.int64)
+    flow = 0
+    while True:
+        parent[:] = -2  # -2: not reached, -1: a start
+        tail = 0
+        for v in range(n):
+            if starts >> v & 1:
+                parent[2 * v] = -1
+                queue[tail] = 2 * v
+                tail += 1
+        head = 0
+        end = -1
+        while head < tail and end < 0:
+            a = queue[head]
+            head += 1
+            v = a >> 1
+            if a & 1 == 0:
+                if parent[a + 1] == -2 and not (node_flow[v] > 0 and cap1 >> v & 1):
+                    parent[a + 1] = a
+                    if targets >> v & 1:
+                        end = a + 1
+                    queue[tail] = a + 1
+                    tail += 1
+                back = preds[v] & free
+                for u in range(n):
+                    if back >> u & 1 and parent[2 * u + 1] == -2 and edge_flow[u, v] > 0:
+                        parent[2 * u + 1] = a
+                        queue[tail] = 2 * u + 1
+                        tail += 1
+            else:
+                if parent[a - 1] == -2 and node_flow[v] > 0:
+                    parent[a - 1] = a
+                    queue[tail] = a - 1
+                    tail += 1
+                ahead = succs[v] & free
+                for w in range(n):
+                    if ahead >> w & 1 and parent[2 * w] == -2:
+                        parent[2 * w] = a
+                        queue[tail] = 2 * w
+                        tail += 1
+        if end < 0:
+            return flow
+        flow += 1
+        b = end
+        while parent[b] != -1:
+            a = parent[b]
+            u, v = a >> 1, b >> 1
+            if u == v:  # through a node, forwards (entry to exit) or back
+                node_flow[u] += 1 if a & 1 == 0 else -1
+            elif a & 1:  # along an edge u -> v
+                edge_flow[u, v] += 1
+            else:  # back along an edge v -> u
+                edge_flow[v, u] -= 1
+            b = a
+
+
+@njit(cache=True)
+def _run(queue, best, cut, of_use_cache, preds, succs, ancestors, sources, outputs, computable, M, cap,
+         expansions, max_states, out):
+    """Up to ``expansions`` expansions of the A* search; ``out`` holds [what it ended on, expanded, bound, goal
+    red, goal blue]. The queue holds (f, -g, red, blue); ``best`` maps (red, blue) to (g, previous red,
+    previous blue, node computed, values evicted, values stored); ``cut`` keeps the heuristic of each state
+    taken from the queue."""
+    n = len(preds)
+    pool = np.empty(n, np.int64)  # the values a step may evict
+    pick = np.empty(n, np.int64)  # one choice of them, as indices into pool
+    done = 0
+    while len(queue) > 0:
+        f, neg_g, red, blue = heapq.heappop(queue)
+        g = -neg_g
+        state = (red, blue)
+        if g > best[state][0]:
+            continue
+        if state in cut:
+            h = cut[state]
+        else:
+            h = _heuristic(red, blue, outputs, sources, preds, succs, ancestors, of_use_cache)
+            cut[state] = h
+        if g + h > f:  # entered the queue with its parent's f: back with its own
+            heapq.heappush(queue, (g + h, neg_g, red, blue))
+            continue
+        if f >= cap:  # every state left leads only to schedules of I/O cap or more
+            out[0] = _EXHAUSTED
+            out[2] = max(out[2], cap)
+            return
+        if f > out[2]:
+            out[2] = f
+        if outputs & ~blue == 0:
+            out[0], out[3], out[4] = _GOAL, red, blue
+            return
+        out[1] += 1
+        if len(best) > max_states:
+            out[0] = _FULL
+            return
+        keep = _of_use(blue, outputs, ancestors, of_use_cache)
+        todo = keep & ~red & computable
+        for w in range(n):
+            if not todo >> w & 1:
+                continue
+            ops = preds[w]
+            loads = ops & ~red
+            if loads & ~blue:
+                continue
+            blue1, keep1, base = blue, keep, g + _popcount(loads)
+            if outputs >> w & 1 and not blue >> w & 1:  # stored at once
+                blue1 = blue | 1 << w
+                keep1 = _of_use(blue1, outputs, ancestors, of_use_cache)
+                base += 1
+            red1 = (red | ops | 1 << w) & keep1
+            blue1 &= keep1 | outputs
+            evict = _popcount(red | ops) + 1 - M
+            # Values of no more use go first (any other choice is dominated: they are dropped after).
+            spent = red & ~ops & ~keep1 if evict > 0 else 0
+            evict -= _popcount(spent)
+            size = 0
+            if evict > 0:
+                rest = red & ~ops & keep1
+                for u in range(n):
+                    if rest >> u & 1:
+                        pool[size] = u
+                        size += 1
+                for i in range(evict):
+                    pick[i] = i
+            else:
+                evict = 0
+            while True:  # every choice of ``evict`` values of the pool, in lexicographic order
+                e = spent
+                for i in range(evict):
+                    e |= 1 << pool[pick[i]]
+                red2 = red1 & ~e
+                dirty = e & ~blue & keep1  # storing a value of no more use would be wasted
+                stored = dirty
+                while True:  # every subset of the dirty victims is stored
+                    g2 = base + _popcount(stored)
+                    nxt = (red2, blue1 | stored)
+                    if g2 < cap and (nxt not in best or g2 < best[nxt][0]):
+                        best[nxt] = (g2, red, blue, w, e, stored)
+                        # The heuristic is consistent: f never falls along a path.
+                        heapq.heappush(queue, (max(f, g2), -g2, nxt[0], nxt[1]))
+                    if stored == 0:
+                        break
+                    stored = (stored - 1) & dirty
+                i = evict - 1
+                while i >= 0 and pick[i] == size - evict + i:
+                    i -= 1
+                if i < 0:
+                    break
+                pick[i] += 1
+                for j in range(i + 1, evict):
+                    pick[j] = pick[j - 1] + 1
+        done += 1
+        if done >= expansions:
+            out[0] = _GOING
+            return
+    out[0] = _EMPTY
+
+
+def step_search(dag, M, *, variant="base", time_limit=None, max_states=2_000_000, upper_bound=None,
+                progress=None) -> SolveResult:
+    """The optimal base-game I/O by A* over (red, blue) in steps of one compute; see the module docstring.
+
+    Parameters
+    ----------
+    dag : dags.DAG
+        At most 62 nodes.
+    M : int
+        Red pebbles; at least ``dag.min_memory()``.
+    variant : {'base'}
+        The only game this search is exact for.
+    time_limit : float, optional
+        Stop after this many seconds.
+    max_states : int
+        Stop when this many states have been seen (memory: about 300 bytes each).
+    upper_bound : int, optional
+        Look only for schedules of I/O below this (the I/O of one known):
+        states that cannot lead to one are not kept, which saves memory and
+        time. If there is none, the result has no schedule and this bound.
+    progress : callable, optional
+        ``progress(io, lower_bound, seconds)`` when the lower bound rises or the optimum is found.
+
+    Returns
+    -------
+    SolveResult
+        Method ``steps``. Status ``optimal`` and the verifier's report on the
+        optimal schedule; when a limit stops it first, ``unknown``, no
+        schedule, and the smallest ``g + h`` left in the queue as the bound
+        (``upper_bound`` if no schedule is below it; ``stats['exhausted']``
+        is then true).
+
+    Examples
+    --------
+    >>> from dags import build
+    >>> found = step_search(build("pyramid:h=4"), 4)
+    >>> found.status, found.io, found.method
+    ('optimal', 10, 'steps')
+    """
+    start_time = time.perf_counter()
+    rules = game_rules(dag, M, variant)
+    if rules.variant != "base":
+        raise SolverError(f"argument 'variant': the step search takes only 'base' (its states do not record what "
+                          f"was computed, nor keep values it could delete), got {variant!r}")
+    if not isinstance(max_states, int) or max_states < 1:
+        raise SolverError(f"argument 'max_states' must be a positive integer, got {max_states!r}")
+    if upper_bound is not None and (isinstance(upper_bound, bool) or not isinstance(upper_bound, int)):
+        raise SolverError(f"argument 'upper_bound' must be an integer, got {upper_bound!r}")
+    game = _Game(dag)
+    M = rules.M
+    cap = 1 << 40 if upper_bound is None else max(upper_bound, 0)
+    pair, sextet = types.UniTuple(types.int64, 2), types.UniTuple(types.int64, 6)
+    best = Dict.empty(pair, sextet)
+    cut = Dict.empty(pair, types.int64)
+    queue = List.empty_list(types.UniTuple(types.int64, 4))
+    blue0 = game.sources & (game.of_use(game.sources) | game.outputs)
+    best[(0, blue0)] = (0, -1, -1, -1, 0, 0)
+    queue.append((0, 0, 0, blue0))
+    out = np.zeros(5, np.int64)  # what the last chunk ended on, expanded, bound, goal red, goal blue
+    reported = 0
+    while True:
+        _run(queue, best, cut, game.of_use_cache, game.preds, game.succs, game.ancestors, game.sources,
+             game.outputs, game.computable, M, cap, _CHUNK, max_states, out)
+        ended, bound = int(out[0]), int(out[2])
+        seconds = time.perf_counter() - start_time
+        if bound > reported and ended != _GOAL and progress is not None:
+            progress(None, bound, seconds)
+        reported = max(reported, bound)
+        if ended != _GOING or (time_limit is not None and seconds > time_limit):
+            break
+    if ended == _EMPTY:
+        if upper_bound is None:
+            raise AssertionError("the step search ran out of states before the goal (a bug)")
+        ended, bound = _EXHAUSTED, cap  # every state below upper_bound was expanded
+    exhausted = ended == _EXHAUSTED
+    stats = {"states_expanded": int(out[1]), "states_seen": len(best), "exhausted": exhausted}
+    if ended != _GOAL:
+        return SolveResult("unknown", None, None, bound, time.perf_counter() - start_time, None, M, rules.variant,
+                           "steps", stats)
+    goal = (int(out[3]), int(out[4]))
+    schedule = _moves(game, best, goal)
+    report = checked_report(dag, schedule, rules, "the step search")
+    if report.io != best[goal][0]:
+        raise AssertionError(f"the step search counted I/O {best[goal][0]}, the verifier {report.io} (a bug)")
+    if progress is not None:
+        progress(report.io, report.io, time.perf_counter() - start_time)
+    return SolveResult("optimal", schedule, report.io, report.io, time.perf_counter() - start_time, report,
+                       M, rules.variant, "steps", stats)
+
+
+def _moves(game, best, goal):
+    """The schedule of the path to ``goal``, step by step as the module docstring describes."""
+    steps = []
+    state = goal
+    while best[state][1] >= 0:
+        _, red, blue, w, e, stored = best[state]
+        steps.append(((red, blue), w, e, stored, state))
+        state = (red, blue)
+    outputs = game.outputs
+    codes = []
+    for (red, blue), w, e, stored, (red2, _) in reversed(steps):
+        for u in _bits(e):
+            if stored >> u & 1:
+                codes.append(u << 2 | STORE)
+            codes.append(u << 2 | DELETE)
+        ops = int(game.preds[w])
+        codes.extend(u << 2 | LOAD for u in _bits(ops & ~red))
+        codes.append(w << 2 | COMPUTE)
+        if outputs >> w & 1 and not blue >> w & 1:
+            codes.append(w << 2 | STORE)
+        codes.extend(u << 2 | DELETE for u in _bits(((red & ~e) | ops | 1 << w) & ~red2))
+    return Schedule(codes)
