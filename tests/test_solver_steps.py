@@ -87,10 +87,10 @@ def test_max_flow_is_a_cut_of_the_sources():
         game = _Game(g)
         free, blue = rng.getrandbits(g.num_nodes), rng.getrandbits(g.num_nodes) | game.sources
         ends = (free & blue, free & game.sources, game.outputs & free & ~blue)
-        flow = _max_flow(free, *ends, game.preds, game.succs)
-        assert flow == _max_flow.py_func(free, *ends, game.preds, game.succs)
+        flow = _max_flow(free, *ends, game.net)
+        assert flow == _max_flow.py_func(free, *ends, game.net)
         assert flow <= (free & game.sources).bit_count()
-        assert _max_flow(free, *ends[:2], 0, game.preds, game.succs) == 0
+        assert _max_flow(free, *ends[:2], 0, game.net) == 0
 
 
 def test_cut_bound_counts_blue_values_once():

@@ -101,8 +101,10 @@ game). In the one-shot game its proof is the answer and its bound is kept
 when it stops; in the base game its schedule replaces the first stage below
 as the incumbent. In the base game a second search then runs
 (:mod:`.steps`: A* over red and blue sets in steps of one compute, exact
-with recomputation) for schedules below that incumbent, until 85% of the
-time limit (it proves far more than the relaxation, which has the rest): if none exists the incumbent is optimal, and its bound, as it
+with recomputation) for schedules below that incumbent (the one-shot
+optimum, or the best schedule of the first stage below when the ideal
+search gave up), until 85% of the time limit (it proves far more than the
+relaxation, which has the rest): if none exists the incumbent is optimal, and its bound, as it
 rises, is kept with the relaxation's (the larger counts). The result's
 ``method`` names what proved the lower bound: ``cp-sat``, ``ideals`` or
 ``steps``.
@@ -767,21 +769,21 @@ def solve(dag, M, *, variant="base", time_limit=60.0, workers=2, hint=None, prog
             stats["ideals_status"] = one_shot.status
             if rules.one_shot and one_shot.optimal:
                 raise _Proven
-            if rules.variant == "base" and searches:
-                found = _base_by_steps(dag, rules, best, run, start + time_limit * STEPS_END)
-                stats["steps_status"] = "optimal" if best[0] == run.lower else found.status
-                if best[0] == run.lower:
-                    raise _Proven
             chain = stabiliser_chain(dag, time_budget=min(2.0, 0.05 * time_limit)) if symmetry else []
             stats["symmetry_levels"] = len(chain)
             if not rules.one_shot and not one_shot.optimal:
                 # Without recomputation the model is exact and small: its optimum is the incumbent
-                # the relaxation below must match, and it is often the base optimum too.
+                # the step search and the relaxation below must beat or match, and often the base optimum.
                 no_recompute = Rules.make(rules.M, "+".join(["one-shot"] + (["nodel"] if rules.nodel else [])))
                 pm = _model(dag, no_recompute, best, chain)
                 run.deadline = start + time_limit / 2
                 stats["one_shot_status"] = run.solve(pm, proves_bound=False).name
                 run.deadline = start + time_limit
+            if rules.variant == "base" and searches and run.time_left:
+                found = _base_by_steps(dag, rules, best, run, start + time_limit * STEPS_END)
+                stats["steps_status"] = "optimal" if best[0] == run.lower else found.status
+                if best[0] == run.lower:
+                    raise _Proven
             pm = _model(dag, rules, best, chain)
             stats.update(steps=pm.num_steps, variables=len(pm.model.proto.variables),
                          constraints=len(pm.model.proto.constraints))

@@ -58,7 +58,6 @@ by the verifier.
 
 from __future__ import annotations
 
-import heapq
 import time
 
 import numpy as np
@@ -88,11 +87,9 @@ class _Game:
                               f"mask), got {n}")
         is_source = dag.in_degree == 0
         preds = [0] * n
-        succs = [0] * n
         for v in range(n):
             for u in dag.predecessors(v).tolist():
                 preds[v] |= 1 << u
-                succs[u] |= 1 << v
         ancestors = [0] * n  # each node with its ancestors
         for v in dag.topological_order.tolist():
             mask = 1 << v
@@ -100,7 +97,7 @@ class _Game:
                 mask |= ancestors[u]
             ancestors[v] = mask
         self.preds = np.array(preds, np.int64)
-        self.succs = np.array(succs, np.int64)
+        self.net = _network([dag.predecessors(v).tolist() for v in range(n)], n)
         self.ancestors = np.array(ancestors, np.int64)
         self.sources = sum(1 << v for v in range(n) if is_source[v])
         self.outputs = sum(1 << int(v) for v in dag.outputs if not is_source[v])
@@ -114,8 +111,7 @@ class _Game:
     def cut_bound(self, red, blue):
         """Stores of the outputs not blue, plus a minimum vertex cut between the sources and those outputs (not
         red) in which a blue value counts 1, a red one 0, and the others cannot be cut (module docstring)."""
-        return _heuristic(red, blue, self.outputs, self.sources, self.preds, self.succs, self.ancestors,
-                          self.of_use_cache)
+        return _heuristic(red, blue, self.outputs, self.sources, self.net, self.ancestors, self.of_use_cache)
 
 
 @njit(cache=True)
@@ -141,25 +137,51 @@ def _of_use(blue, outputs, ancestors, cache):
 
 
 @njit(cache=True)
-def _heuristic(red, blue, outputs, sources, preds, succs, ancestors, of_use_cache):
+def _heuristic(red, blue, outputs, sources, net, ancestors, of_use_cache):
     todo = outputs & ~blue
     targets = todo & ~red
     if targets == 0:
         return _popcount(todo)
     free = _of_use(blue, outputs, ancestors, of_use_cache) & ~red  # the nodes paths may use
-    return _popcount(todo) + _max_flow(free, free & blue, free & sources, targets, preds, succs)
+    return _popcount(todo) + _max_flow(free, free & blue, free & sources, targets, net)
+
+
+def _network(preds_of, n):
+    """The arrays of :func:`_max_flow`: successor and predecessor lists (CSR; each predecessor entry with the
+    index of its edge among the successor entries) and the work arrays of the flow."""
+    succs_of = [[] for _ in range(n)]
+    for v in range(n):
+        for u in preds_of[v]:
+            succs_of[u].append(v)
+    succ_ptr = np.zeros(n + 1, np.int64)
+    succ_idx, edge_of = [], {}
+    for u in range(n):
+        for v in succs_of[u]:
+            edge_of[u, v] = len(succ_idx)
+            succ_idx.append(v)
+        succ_ptr[u + 1] = len(succ_idx)
+    pred_ptr = np.zeros(n + 1, np.int64)
+    pred_idx, pred_edge = [], []
+    for v in range(n):
+        for u in preds_of[v]:
+            pred_idx.append(u)
+            pred_edge.append(edge_of[u, v])
+        pred_ptr[v + 1] = len(pred_idx)
+    m = len(succ_idx)
+    return (succ_ptr, np.array(succ_idx, np.int64), pred_ptr, np.array(pred_idx, np.int64),
+            np.array(pred_edge, np.int64), np.zeros(n, np.int64), np.zeros(max(m, 1), np.int64),
+            np.zeros(2 * n, np.int64), np.zeros(2 * n, np.int64), np.zeros(2 * n, np.int64))
 
 
 @njit(cache=True)
-def _max_flow(free, cap1, starts, targets, preds, succs):
-    """The most paths from ``starts`` to ``targets`` within ``free`` that share no node of ``cap1`` (all but the
-    end nodes are masks). Augmenting paths on the split graph: ``2v`` is v's entry, ``2v + 1`` its exit; only
-    the nodes of ``cap1`` have a capacity (1)."""
-    n = len(preds)
-    node_flow = np.zeros(n, np.int64)
-    edge_flow = np.zeros((n, n), np.int64)
-    parent = np.empty(2 * n, np.int64)
-    queue = np.empty(2 * n, np.int64)
+def _max_flow(free, cap1, starts, targets, net):
+    """The most paths from ``starts`` to ``targets`` within ``free`` that share no node of ``cap1`` (all but
+    ``net`` are masks; ``net`` is :func:`_network`'s). Augmenting paths on the split graph: ``2v`` is v's entry,
+    ``2v + 1`` its exit; only the nodes of ``cap1`` have a capacity (1)."""
+    succ_ptr, succ_idx, pred_ptr, pred_idx, pred_edge, node_flow, edge_flow, parent, via, queue = net
+    n = len(node_flow)
+    node_flow[:] = 0
+    edge_flow[:] = 0
     flow = 0
     while True:
         parent[:] = -2  # -2: not reached, -1: a start
@@ -182,10 +204,11 @@ def _max_flow(free, cap1, starts, targets, preds, succs):
                         end = a + 1
                     queue[tail] = a + 1
                     tail += 1
-                back = preds[v] & free
-                for u in range(n):
-                    if back >> u & 1 and parent[2 * u + 1] == -2 and edge_flow[u, v] > 0:
+                for k in range(pred_ptr[v], pred_ptr[v + 1]):  # back along an edge with flow
+                    u = pred_idx[k]
+                    if free >> u & 1 and parent[2 * u + 1] == -2 and edge_flow[pred_edge[k]] > 0:
                         parent[2 * u + 1] = a
+                        via[2 * u + 1] = pred_edge[k]
                         queue[tail] = 2 * u + 1
                         tail += 1
             else:
@@ -193,10 +216,11 @@ def _max_flow(free, cap1, starts, targets, preds, succs):
                     parent[a - 1] = a
                     queue[tail] = a - 1
                     tail += 1
-                ahead = succs[v] & free
-                for w in range(n):
-                    if ahead >> w & 1 and parent[2 * w] == -2:
+                for k in range(succ_ptr[v], succ_ptr[v + 1]):
+                    w = succ_idx[k]
+                    if free >> w & 1 and parent[2 * w] == -2:
                         parent[2 * w] = a
+                        via[2 * w] = k
                         queue[tail] = 2 * w
                         tail += 1
         if end < 0:
@@ -205,40 +229,68 @@ def _max_flow(free, cap1, starts, targets, preds, succs):
         b = end
         while parent[b] != -1:
             a = parent[b]
-            u, v = a >> 1, b >> 1
-            if u == v:  # through a node, forwards (entry to exit) or back
-                node_flow[u] += 1 if a & 1 == 0 else -1
-            elif a & 1:  # along an edge u -> v
-                edge_flow[u, v] += 1
-            else:  # back along an edge v -> u
-                edge_flow[v, u] -= 1
+            if a >> 1 == b >> 1:  # through a node, forwards (entry to exit) or back
+                node_flow[a >> 1] += 1 if a & 1 == 0 else -1
+            elif a & 1:  # along an edge
+                edge_flow[via[b]] += 1
+            else:  # back along an edge
+                edge_flow[via[b]] -= 1
             b = a
 
 
+_PAIR = types.UniTuple(types.int64, 2)
+_STACK = types.ListType(_PAIR)
+
+
 @njit(cache=True)
-def _run(queue, best, cut, of_use_cache, preds, succs, ancestors, sources, outputs, computable, M, cap,
+def _push(queue, sizes, f, g, red, blue):
+    """Put (red, blue) in the queue at (f, g): ``queue[f][g]`` is a stack, ``sizes[f]`` counts level f."""
+    while len(queue) <= f:
+        queue.append(List.empty_list(_STACK))
+        sizes.append(0)
+    level = queue[f]
+    while len(level) <= g:
+        level.append(List.empty_list(_PAIR))
+    level[g].append((red, blue))
+    sizes[f] += 1
+
+
+@njit(cache=True)
+def _run(queue, sizes, best, of_use_cache, preds, net, ancestors, sources, outputs, computable, M, cap,
          expansions, max_states, out):
     """Up to ``expansions`` expansions of the A* search; ``out`` holds [what it ended on, expanded, bound, goal
-    red, goal blue]. The queue holds (f, -g, red, blue); ``best`` maps (red, blue) to (g, previous red,
-    previous blue, node computed, values evicted, values stored); ``cut`` keeps the heuristic of each state
-    taken from the queue."""
+    red, goal blue, lowest f in the queue]. The queue is a bucket queue (f and g are small integers): lowest f
+    first, then highest g, the deepest. ``best`` maps (red, blue) to (g, its heuristic or -1 until the state
+    is taken from the queue, previous red, previous blue, node computed, values evicted, values stored).
+    Every state enters at an f no lower than the one taken, so the lowest f only rises."""
     n = len(preds)
     pool = np.empty(n, np.int64)  # the values a step may evict
     pick = np.empty(n, np.int64)  # one choice of them, as indices into pool
+    never = (cap, -1, 0, 0, 0, 0, 0)
     done = 0
-    while len(queue) > 0:
-        f, neg_g, red, blue = heapq.heappop(queue)
-        g = -neg_g
+    f = out[5]
+    while True:
+        while f < len(sizes) and sizes[f] == 0:
+            f += 1
+        out[5] = f
+        if f == len(sizes):
+            break
+        level = queue[f]
+        g = len(level) - 1
+        while len(level[g]) == 0:
+            g -= 1
+        red, blue = level[g].pop()
+        sizes[f] -= 1
         state = (red, blue)
-        if g > best[state][0]:
+        entry = best[state]
+        if g > entry[0]:
             continue
-        if state in cut:
-            h = cut[state]
-        else:
-            h = _heuristic(red, blue, outputs, sources, preds, succs, ancestors, of_use_cache)
-            cut[state] = h
+        h = entry[1]
+        if h < 0:
+            h = _heuristic(red, blue, outputs, sources, net, ancestors, of_use_cache)
+            best[state] = (entry[0], h, entry[2], entry[3], entry[4], entry[5], entry[6])
         if g + h > f:  # entered the queue with its parent's f: back with its own
-            heapq.heappush(queue, (g + h, neg_g, red, blue))
+            _push(queue, sizes, g + h, g, red, blue)
             continue
         if f >= cap:  # every state left leads only to schedules of I/O cap or more
             out[0] = _EXHAUSTED
@@ -294,10 +346,11 @@ def _run(queue, best, cut, of_use_cache, preds, succs, ancestors, sources, outpu
                 while True:  # every subset of the dirty victims is stored
                     g2 = base + _popcount(stored)
                     nxt = (red2, blue1 | stored)
-                    if g2 < cap and (nxt not in best or g2 < best[nxt][0]):
-                        best[nxt] = (g2, red, blue, w, e, stored)
+                    old = best[nxt] if nxt in best else never  # ``never`` has g = cap
+                    if g2 < old[0]:
+                        best[nxt] = (g2, old[1], red, blue, w, e, stored)
                         # The heuristic is consistent: f never falls along a path.
-                        heapq.heappush(queue, (max(f, g2), -g2, nxt[0], nxt[1]))
+                        _push(queue, sizes, max(f, g2), g2, nxt[0], nxt[1])
                     if stored == 0:
                         break
                     stored = (stored - 1) & dirty
@@ -367,17 +420,15 @@ def step_search(dag, M, *, variant="base", time_limit=None, max_states=2_000_000
     game = _Game(dag)
     M = rules.M
     cap = 1 << 40 if upper_bound is None else max(upper_bound, 0)
-    pair, sextet = types.UniTuple(types.int64, 2), types.UniTuple(types.int64, 6)
-    best = Dict.empty(pair, sextet)
-    cut = Dict.empty(pair, types.int64)
-    queue = List.empty_list(types.UniTuple(types.int64, 4))
+    best = Dict.empty(_PAIR, types.UniTuple(types.int64, 7))
+    queue, sizes = List.empty_list(types.ListType(_STACK)), List.empty_list(types.int64)
     blue0 = game.sources & (game.of_use(game.sources) | game.outputs)
-    best[(0, blue0)] = (0, -1, -1, -1, 0, 0)
-    queue.append((0, 0, 0, blue0))
-    out = np.zeros(5, np.int64)  # what the last chunk ended on, expanded, bound, goal red, goal blue
+    best[(0, blue0)] = (0, -1, -1, -1, -1, 0, 0)
+    _push(queue, sizes, 0, 0, 0, blue0)
+    out = np.zeros(6, np.int64)  # what the last chunk ended on, expanded, bound, goal red, goal blue, lowest f
     reported = 0
     while True:
-        _run(queue, best, cut, game.of_use_cache, game.preds, game.succs, game.ancestors, game.sources,
+        _run(queue, sizes, best, game.of_use_cache, game.preds, game.net, game.ancestors, game.sources,
              game.outputs, game.computable, M, cap, _CHUNK, max_states, out)
         ended, bound = int(out[0]), int(out[2])
         seconds = time.perf_counter() - start_time
@@ -410,8 +461,8 @@ def _moves(game, best, goal):
     """The schedule of the path to ``goal``, step by step as the module docstring describes."""
     steps = []
     state = goal
-    while best[state][1] >= 0:
-        _, red, blue, w, e, stored = best[state]
+    while best[state][2] >= 0:
+        _, _, red, blue, w, e, stored = best[state]
         steps.append(((red, blue), w, e, stored, state))
         state = (red, blue)
     outputs = game.outputs
