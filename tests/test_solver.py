@@ -163,6 +163,15 @@ def test_table_rows():
         assert row.M >= build_instance(row.spec).min_memory()
 
 
+def test_certify_proves_base_rows_twice_and_more():
+    from pebble.solver.table import certify
+
+    row = certify("pyramid:h=3", dags.build("pyramid:h=3"), 4, "base", time_limit=20)
+    assert (row["optimum"], row["methods"]) == (7, "cp-sat+steps+search") and row["solver"].startswith("ortools-")
+    row = certify("pyramid:h=3", dags.build("pyramid:h=3"), 4, "one-shot", time_limit=20)
+    assert (row["optimum"], row["methods"], row["solver"]) == (7, "ideals+search", "")
+
+
 def _sample(rows, count):
     """Rows spread over the table, among the quick CP-SAT proofs."""
     fast = sorted((r for r in rows if "cp-sat" in r.methods and r.seconds <= 2),
