@@ -40,16 +40,21 @@ from earlier loads, so the values loaded that are blue now must cut every
 path from a source to an output not yet red or blue that avoids the red
 values. A value neither red nor blue cannot be loaded, so the loads are at
 least a minimum vertex cut where blue values (sources included) count 1, red
-ones 0 and the others cannot be cut: a max flow, compiled. (On DAGs of more
-than 62 nodes, beyond its 64-bit masks, a weaker bound stands in: the sources
-read by values that must be computed.) A step moves the bound by at most its
-cost (the loaded values and the stored outputs are the difference), so the
-heuristic is consistent: ``g + h`` never falls along a path. A state enters
-the queue with its parent's ``g + h`` (or its own ``g`` if larger) and gets
-its own heuristic when it leaves, going back if that is larger; most states
-never leave, and never cost a max flow. The first goal state to leave the
-queue is optimal, and the smallest value in the queue is a lower bound at
-any moment.
+ones 0 and the others cannot be cut: a max flow. A step moves the bound by
+at most its cost (the loaded values and the stored outputs are the
+difference), so the heuristic is consistent: ``g + h`` never falls along a
+path. A state enters the queue with its parent's ``g + h`` (or its own ``g``
+if larger) and gets its own heuristic when it leaves, going back if that is
+larger; most states never leave, and never cost a max flow. The first goal
+state to leave the queue is optimal, and the smallest value in the queue is
+a lower bound at any moment.
+
+Two choices are left out as dominated: a value that is of no more use after
+the step is evicted before any other (it would be dropped anyway), and never
+stored. Given a known schedule's I/O (``upper_bound``), states that cannot
+beat it are not kept. The search runs compiled (numba) over 64-bit masks, so
+on DAGs of at most 62 nodes, with a bucket queue (``f`` and ``g`` are small
+integers), a chunk of expansions at a time between looks at the clock.
 
 This module shares no modelling code with :mod:`.cpsat`, :mod:`.ideals` or
 :mod:`.search`: only the result type, a bit-set iterator and the final check
@@ -78,7 +83,7 @@ _GOING, _GOAL, _EXHAUSTED, _EMPTY, _FULL = range(5)
 
 
 class _Game:
-    """The DAG as 64-bit masks: operands, successors, ancestors, sources, outputs, the nodes to compute."""
+    """The DAG as 64-bit masks (operands, ancestors, sources, outputs, the nodes to compute) and its flow network."""
 
     def __init__(self, dag):
         n = self.n = dag.num_nodes
