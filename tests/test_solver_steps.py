@@ -96,7 +96,7 @@ def test_max_flow_is_a_cut_of_the_sources():
     rng = random.Random(3)
     for _ in range(200):
         g = random_dag(rng, rng.randint(5, 20))
-        game = _Game(g)
+        game = _Game(g, g.min_memory())
         free, blue = rng.getrandbits(g.num_nodes), rng.getrandbits(g.num_nodes) | game.sources
         ends = (free & blue, free & game.sources, game.outputs & free & ~blue)
         flow = _max_flow(free, *ends, game.net)
@@ -107,12 +107,28 @@ def test_max_flow_is_a_cut_of_the_sources():
 
 def test_cut_bound_counts_blue_values_once():
     g = dags.build("pyramid:h=2")  # sources 0, 1, 2; middle 3 = (0, 1), 4 = (1, 2); output 5 = (3, 4)
-    game = _Game(g)
+    game = _Game(g, 4)  # room to compute 3 and 4 and keep both: nothing crowded
     assert game.cut_bound(0, game.sources) == 1 + 3  # the store of 5, the loads of 0, 1, 2
     assert game.cut_bound(0, game.sources | 1 << 3) == 1 + 3  # 4 cannot be loaded: 1 and 2 cut, and 0 or 3
     assert game.cut_bound(0, game.sources | 1 << 3 | 1 << 4) == 1 + 2  # 3 and 4, each loaded or recomputed
     assert game.cut_bound(1 << 4, game.sources | 1 << 3) == 1 + 1  # 4 red: 3 alone is a cut
     assert game.cut_bound(1 << 5, game.sources) == 1  # the output red: only its store is left
+
+
+def test_crowded_computes_force_a_store_and_a_load():
+    # pyramid(2) with M = 3: computing 4 needs 1, 2 and 4 red, so 3 cannot stay red from its compute to 5's
+    # (nor be computed again while 4 waits): whichever of 3 and 4 is made red last is loaded, stored before.
+    g = dags.build("pyramid:h=2")
+    game = _Game(g, 3)
+    assert game.cut_bound(0, game.sources) == 1 + 3 + 2 == step_search(g, 3).io
+    assert game.cut_bound(1 << 3, game.sources) == 1 + 2  # 3 red: nothing crowded
+    assert game.cut_bound(0, game.sources | 1 << 3) == 1 + 3  # 3 blue: nothing crowded either
+    # Two such diamonds joined at the output: three crowded computes with disjoint operands (4, 9 and 10),
+    # each a store and a load; the bound is the optimum.
+    g = dags.DAG.from_edges(11, [(0, 2), (1, 2), (1, 3), (0, 3), (2, 4), (3, 4),
+                                 (5, 7), (6, 7), (6, 8), (5, 8), (7, 9), (8, 9), (4, 10), (9, 10)])
+    game = _Game(g, 3)
+    assert game.cut_bound(0, game.sources) == 1 + 4 + 3 * 2 == search(g, 3).io
 
 
 @pytest.mark.parametrize("kwargs, message", [

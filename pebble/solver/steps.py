@@ -40,14 +40,33 @@ from earlier loads, so the values loaded that are blue now must cut every
 path from a source to an output not yet red or blue that avoids the red
 values. A value neither red nor blue cannot be loaded, so the loads are at
 least a minimum vertex cut where blue values (sources included) count 1, red
-ones 0 and the others cannot be cut: a max flow. A step moves the bound by
-at most its cost (the loaded values and the stored outputs are the
-difference), so the heuristic is consistent: ``g + h`` never falls along a
-path. A state enters the queue with its parent's ``g + h`` (or its own ``g``
-if larger) and gets its own heuristic when it leaves, going back if that is
-larger; most states never leave, and never cost a max flow. The first goal
-state to leave the queue is optimal, and the smallest value in the queue is
-a lower bound at any moment.
+ones 0 and the others cannot be cut: a max flow.
+
+A third term counts I/O that room forces on values not blue now. Call a
+value that every completion computes (neither red nor blue, and needed by an
+output not blue or by another such value) *crowded* when its operands are
+all neither red nor blue and none of them can be the last made red by a
+compute: for each operand ``x``, the operands of ``x``, the other operands
+and ``x`` itself are more than M values. Then, before the crowded value is
+computed, the last of its operands made red is loaded, so it was stored
+between now and then: a load and a store of a value not blue now, which
+neither the cut nor the outputs count. One load serves two crowded values
+only if their operands and a result fit in M together, so loads are counted
+over crowded values of which no two do; stores over those whose operand sets
+are disjoint and hold no output (an output's store is counted already).
+
+All three terms are lower bounds on disjoint parts of the I/O, so their sum
+is admissible. The first two are consistent (a step moves them by at most
+its cost: the loaded values and the stored outputs are the difference); the
+third is not (a free compute can end a value's crowding), so a state's
+``f`` is carried along paths (a child's is at least its parent's, which stays
+a lower bound: the parent's remaining cost is at most the step's plus the
+child's), and a state reached again at a lower ``g`` is searched again. A
+state enters the queue with its parent's ``f`` (or its own ``g`` if larger)
+and gets its own heuristic when it leaves, going back if that is larger;
+most states never leave, and never cost a max flow. The first goal state to
+leave the queue is optimal, and the smallest value in the queue is a lower
+bound at any moment.
 
 Two choices are left out as dominated: a value that is of no more use after
 the step is evicted before any other (it would be dropped anyway), and never
@@ -85,7 +104,8 @@ _GOING, _GOAL, _EXHAUSTED, _EMPTY, _FULL = range(5)
 class _Game:
     """The DAG as 64-bit masks (operands, ancestors, sources, outputs, the nodes to compute) and its flow network."""
 
-    def __init__(self, dag):
+    def __init__(self, dag, M):
+        self.M = M
         n = self.n = dag.num_nodes
         if n > MAX_NODES:
             raise SolverError(f"the step search takes DAGs of at most {MAX_NODES} nodes (a node set is one 64-bit "
@@ -116,7 +136,8 @@ class _Game:
     def cut_bound(self, red, blue):
         """Stores of the outputs not blue, plus a minimum vertex cut between the sources and those outputs (not
         red) in which a blue value counts 1, a red one 0, and the others cannot be cut (module docstring)."""
-        return _heuristic(red, blue, self.outputs, self.sources, self.net, self.ancestors, self.of_use_cache)
+        return _heuristic(red, blue, self.outputs, self.sources, self.net, self.ancestors, self.of_use_cache,
+                          self.preds, self.M)
 
 
 @njit(cache=True)
@@ -142,15 +163,55 @@ def _of_use(blue, outputs, ancestors, cache):
 
 
 @njit(cache=True)
-def _heuristic(red, blue, outputs, sources, net, ancestors, of_use_cache):
+def _heuristic(red, blue, outputs, sources, net, ancestors, of_use_cache, preds, M):
     todo = outputs & ~blue
     targets = todo & ~red
     if targets == 0:
         return _popcount(todo)
     free = _of_use(blue, outputs, ancestors, of_use_cache) & ~red  # the nodes paths may use
-    return _popcount(todo) + _max_flow(free, free & blue, free & sources, targets, net)
+    return (_popcount(todo) + _max_flow(free, free & blue, free & sources, targets, net)
+            + _crowded(red, blue, targets, outputs, preds, M))
 
 
+@njit(cache=True)
+def _crowded(red, blue, targets, outputs, preds, M):
+    """Loads and stores of values not blue now that crowded computes force (module docstring)."""
+    n = len(preds)
+    must = frontier = targets  # the values every completion computes: neither red nor blue, and needed
+    while frontier:
+        operands = 0
+        for v in range(n):
+            if frontier >> v & 1:
+                operands |= preds[v]
+        frontier = operands & ~red & ~blue & ~must
+        must |= frontier
+    taken = np.empty(n, np.int64)  # the operand sets of the crowded computes counted for a load
+    loads = 0
+    disjoint = 0  # their operands, over those counted for a store too
+    stores = 0
+    for w in range(n):
+        ops = preds[w]
+        if not must >> w & 1 or ops & (red | blue):
+            continue
+        crowded = True
+        for x in range(n):
+            if ops >> x & 1 and _popcount(preds[x] | (ops & ~(1 << x))) + 1 <= M:
+                crowded = False
+                break
+        if not crowded:
+            continue
+        apart = True  # no load could serve both w and a compute counted before
+        for i in range(loads):
+            if _popcount(ops | taken[i]) + 1 <= M:
+                apart = False
+                break
+        if apart:
+            taken[loads] = ops
+            loads += 1
+            if not ops & (disjoint | outputs):
+                disjoint |= ops
+                stores += 1
+    return loads + stores
 def _network(preds_of, n):
     """The arrays of :func:`_max_flow`: successor and predecessor lists (CSR; each predecessor entry with the
     index of its edge among the successor entries) and the work arrays of the flow."""
@@ -292,7 +353,7 @@ def _run(queue, sizes, best, of_use_cache, preds, net, ancestors, sources, outpu
             continue
         h = entry[1]
         if h < 0:
-            h = _heuristic(red, blue, outputs, sources, net, ancestors, of_use_cache)
+            h = _heuristic(red, blue, outputs, sources, net, ancestors, of_use_cache, preds, M)
             best[state] = (entry[0], h, entry[2], entry[3], entry[4], entry[5], entry[6])
         if g + h > f:  # entered the queue with its parent's f: back with its own
             _push(queue, sizes, g + h, g, red, blue)
@@ -422,7 +483,7 @@ def step_search(dag, M, *, variant="base", time_limit=None, max_states=2_000_000
         raise SolverError(f"argument 'max_states' must be a positive integer, got {max_states!r}")
     if upper_bound is not None and (isinstance(upper_bound, bool) or not isinstance(upper_bound, int)):
         raise SolverError(f"argument 'upper_bound' must be an integer, got {upper_bound!r}")
-    game = _Game(dag)
+    game = _Game(dag, rules.M)
     M = rules.M
     cap = 1 << 40 if upper_bound is None else max(upper_bound, 0)
     best = Dict.empty(_PAIR, types.UniTuple(types.int64, 7))
