@@ -1,6 +1,10 @@
 """The A* search in steps of one compute: exact in the base game, held against the other exact methods."""
 
+import os
 import random
+import signal
+import threading
+import time
 
 import pytest
 
@@ -88,6 +92,20 @@ def test_progress_reports_the_bound_then_the_optimum():
     bounds = [lb for _, lb in seen]
     assert bounds == sorted(bounds) and seen[-1] == (r.io, r.io)
     assert all(io is None for io, _ in seen[:-1])
+
+
+def test_ctrl_c_stops_the_search_between_chunks():
+    before = signal.getsignal(signal.SIGINT)
+    timer = threading.Timer(0.5, lambda: os.kill(os.getpid(), signal.SIGINT))
+    timer.start()
+    start = time.perf_counter()
+    try:
+        with pytest.raises(KeyboardInterrupt):
+            step_search(dags.build("layered:layers=6,width=5,seed=3"), 3, time_limit=60)
+    finally:
+        timer.cancel()
+    assert time.perf_counter() - start < 10
+    assert signal.getsignal(signal.SIGINT) is before
 
 
 def test_max_flow_is_a_cut_of_the_sources():

@@ -103,7 +103,7 @@ as the incumbent. In the base game a second search then runs
 (:mod:`.steps`: A* over red and blue sets in steps of one compute, exact
 with recomputation) for schedules below that incumbent (the one-shot
 optimum, or the best schedule of the first stage below when the ideal
-search gave up), until 85% of the time limit (it proves far more than the
+search gave up), until 90% of the time limit (it proves far more than the
 relaxation, which has the rest): if none exists the incumbent is optimal, and its bound, as it
 rises, is kept with the relaxation's (the larger counts). The result's
 ``method`` names what proved the lower bound: ``cp-sat``, ``ideals`` or
@@ -822,7 +822,7 @@ def solve(dag, M, *, variant="base", time_limit=60.0, workers=2, hint=None, prog
 IDEALS_SHARE = 0.5
 IDEALS_BASE_SHARE = 0.2
 IDEALS_MAX_STATES = 3_000_000
-STEPS_END = 0.85
+STEPS_END = 0.9
 STEPS_MAX_STATES = 12_000_000
 
 

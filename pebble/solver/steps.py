@@ -82,6 +82,8 @@ by the verifier.
 
 from __future__ import annotations
 
+import signal
+import threading
 import time
 
 import numpy as np
@@ -304,6 +306,31 @@ def _max_flow(free, cap1, starts, targets, net):
             b = a
 
 
+@njit(cache=True)
+def _slot(keys, red, blue):
+    """The slot of (red, blue) in the open-addressing table ``keys`` (rows (red, blue), blue -1 when empty):
+    where it is, or the empty slot where it goes."""
+    mask = len(keys) - 1
+    h = red * -7046029254386353131 + blue * -4658895280553007687  # wraps: a multiplicative hash
+    i = (h ^ (h >> 29)) & mask
+    while keys[i, 1] != -1 and (keys[i, 0] != red or keys[i, 1] != blue):
+        i = (i + 1) & mask
+    return i
+
+
+@njit(cache=True)
+def _grow(keys, values):
+    """The table with twice the slots, every entry moved."""
+    new_keys = np.full((2 * len(keys), 2), -1, np.int64)
+    new_values = np.empty((2 * len(keys), values.shape[1]), np.int64)
+    for i in range(len(keys)):
+        if keys[i, 1] != -1:
+            j = _slot(new_keys, keys[i, 0], keys[i, 1])
+            new_keys[j, 0], new_keys[j, 1] = keys[i, 0], keys[i, 1]
+            new_values[j] = values[i]
+    return new_keys, new_values
+
+
 _PAIR = types.UniTuple(types.int64, 2)
 _STACK = types.ListType(_PAIR)
 
@@ -322,17 +349,17 @@ def _push(queue, sizes, f, g, red, blue):
 
 
 @njit(cache=True)
-def _run(queue, sizes, best, of_use_cache, preds, net, ancestors, sources, outputs, computable, M, cap,
+def _run(queue, sizes, keys, values, of_use_cache, preds, net, ancestors, sources, outputs, computable, M, cap,
          expansions, max_states, out):
     """Up to ``expansions`` expansions of the A* search; ``out`` holds [what it ended on, expanded, bound, goal
     red, goal blue, lowest f in the queue]. The queue is a bucket queue (f and g are small integers): lowest f
-    first, then highest g, the deepest. ``best`` maps (red, blue) to (g, its heuristic or -1 until the state
-    is taken from the queue, previous red, previous blue, node computed, values evicted, values stored).
-    Every state enters at an f no lower than the one taken, so the lowest f only rises."""
+    first, then highest g, the deepest. The table (``keys``, ``values``; ``out[6]`` entries) maps (red, blue)
+    to (g, its heuristic or -1 until the state is taken from the queue, previous red, previous blue, node
+    computed, values evicted, values stored); it grows as it fills, and is returned. Every state enters at an
+    f no lower than the one taken, so the lowest f only rises."""
     n = len(preds)
     pool = np.empty(n, np.int64)  # the values a step may evict
     pick = np.empty(n, np.int64)  # one choice of them, as indices into pool
-    never = (cap, -1, 0, 0, 0, 0, 0)
     done = 0
     f = out[5]
     while True:
@@ -347,30 +374,29 @@ def _run(queue, sizes, best, of_use_cache, preds, net, ancestors, sources, outpu
             g -= 1
         red, blue = level[g].pop()
         sizes[f] -= 1
-        state = (red, blue)
-        entry = best[state]
-        if g > entry[0]:
+        i = _slot(keys, red, blue)
+        if g > values[i, 0]:
             continue
-        h = entry[1]
+        h = values[i, 1]
         if h < 0:
             h = _heuristic(red, blue, outputs, sources, net, ancestors, of_use_cache, preds, M)
-            best[state] = (entry[0], h, entry[2], entry[3], entry[4], entry[5], entry[6])
+            values[i, 1] = h
         if g + h > f:  # entered the queue with its parent's f: back with its own
             _push(queue, sizes, g + h, g, red, blue)
             continue
         if f >= cap:  # every state left leads only to schedules of I/O cap or more
             out[0] = _EXHAUSTED
             out[2] = max(out[2], cap)
-            return
+            return keys, values
         if f > out[2]:
             out[2] = f
         if outputs & ~blue == 0:
             out[0], out[3], out[4] = _GOAL, red, blue
-            return
+            return keys, values
         out[1] += 1
-        if len(best) > max_states:
+        if out[6] > max_states:
             out[0] = _FULL
-            return
+            return keys, values
         keep = _of_use(blue, outputs, ancestors, of_use_cache)
         todo = keep & ~red & computable
         for w in range(n):
@@ -411,12 +437,20 @@ def _run(queue, sizes, best, of_use_cache, preds, net, ancestors, sources, outpu
                 stored = dirty
                 while True:  # every subset of the dirty victims is stored
                     g2 = base + _popcount(stored)
-                    nxt = (red2, blue1 | stored)
-                    old = best[nxt] if nxt in best else never  # ``never`` has g = cap
-                    if g2 < old[0]:
-                        best[nxt] = (g2, old[1], red, blue, w, e, stored)
-                        # The heuristic is consistent: f never falls along a path.
-                        _push(queue, sizes, max(f, g2), g2, nxt[0], nxt[1])
+                    blue2 = blue1 | stored
+                    j = _slot(keys, red2, blue2)
+                    new = keys[j, 1] == -1
+                    if g2 < cap and (new or g2 < values[j, 0]):
+                        if new:
+                            keys[j, 0], keys[j, 1] = red2, blue2
+                            values[j, 1] = -1
+                            out[6] += 1
+                        values[j, 0], values[j, 2], values[j, 3] = g2, red, blue
+                        values[j, 4], values[j, 5], values[j, 6] = w, e, stored
+                        # Its f is at least its parent's (module docstring).
+                        _push(queue, sizes, max(f, g2), g2, red2, blue2)
+                    if 2 * out[6] > len(keys):
+                        keys, values = _grow(keys, values)
                     if stored == 0:
                         break
                     stored = (stored - 1) & dirty
@@ -431,8 +465,34 @@ def _run(queue, sizes, best, of_use_cache, preds, net, ancestors, sources, outpu
         done += 1
         if done >= expansions:
             out[0] = _GOING
-            return
+            return keys, values
     out[0] = _EMPTY
+    return keys, values
+
+
+class _CtrlC:
+    """Ctrl-C during the search: noted while a compiled chunk runs, raised as KeyboardInterrupt between two
+    (an interrupt inside compiled code would surface as an error). Only in the main thread, where signals
+    arrive."""
+
+    def __enter__(self):
+        self.pressed = False
+        self.previous = None
+        if threading.current_thread() is threading.main_thread():
+            self.previous = signal.signal(signal.SIGINT, self._note)
+        return self
+
+    def _note(self, signum, frame):
+        self.pressed = True
+
+    def check(self):
+        if self.pressed:
+            raise KeyboardInterrupt
+
+    def __exit__(self, *exc):
+        if self.previous is not None:
+            signal.signal(signal.SIGINT, self.previous)
+        return False
 
 
 def step_search(dag, M, *, variant="base", time_limit=None, max_states=2_000_000, upper_bound=None,
@@ -450,7 +510,7 @@ def step_search(dag, M, *, variant="base", time_limit=None, max_states=2_000_000
     time_limit : float, optional
         Stop after this many seconds.
     max_states : int
-        Stop when this many states have been seen (memory: about 300 bytes each).
+        Stop when this many states have been seen (memory: up to 300 bytes each).
     upper_bound : int, optional
         Look only for schedules of I/O below this (the I/O of one known):
         states that cannot lead to one are not kept, which saves memory and
@@ -483,52 +543,61 @@ def step_search(dag, M, *, variant="base", time_limit=None, max_states=2_000_000
         raise SolverError(f"argument 'max_states' must be a positive integer, got {max_states!r}")
     if upper_bound is not None and (isinstance(upper_bound, bool) or not isinstance(upper_bound, int)):
         raise SolverError(f"argument 'upper_bound' must be an integer, got {upper_bound!r}")
-    game = _Game(dag, rules.M)
-    M = rules.M
-    cap = 1 << 40 if upper_bound is None else max(upper_bound, 0)
-    best = Dict.empty(_PAIR, types.UniTuple(types.int64, 7))
-    queue, sizes = List.empty_list(types.ListType(_STACK)), List.empty_list(types.int64)
-    blue0 = game.sources & (game.of_use(game.sources) | game.outputs)
-    best[(0, blue0)] = (0, -1, -1, -1, -1, 0, 0)
-    _push(queue, sizes, 0, 0, 0, blue0)
-    out = np.zeros(6, np.int64)  # what the last chunk ended on, expanded, bound, goal red, goal blue, lowest f
-    reported = 0
-    while True:
-        _run(queue, sizes, best, game.of_use_cache, game.preds, game.net, game.ancestors, game.sources,
-             game.outputs, game.computable, M, cap, _CHUNK, max_states, out)
-        ended, bound = int(out[0]), int(out[2])
-        seconds = time.perf_counter() - start_time
-        if bound > reported and ended != _GOAL and progress is not None:
-            progress(None, bound, seconds)
-        reported = max(reported, bound)
-        if ended != _GOING or (time_limit is not None and seconds > time_limit):
-            break
+    with _CtrlC() as ctrl_c:  # from the first call to compiled code (which may compile it)
+        game = _Game(dag, rules.M)
+        M = rules.M
+        cap = 1 << 40 if upper_bound is None else max(upper_bound, 0)
+        keys, values = np.full((1 << 16, 2), -1, np.int64), np.empty((1 << 16, 7), np.int64)
+        queue, sizes = List.empty_list(types.ListType(_STACK)), List.empty_list(types.int64)
+        blue0 = game.sources & (game.of_use(game.sources) | game.outputs)
+        start = _slot(keys, 0, blue0)
+        keys[start] = (0, blue0)
+        values[start] = (0, -1, -1, -1, -1, 0, 0)
+        _push(queue, sizes, 0, 0, 0, blue0)
+        # What the last chunk ended on, expanded, bound, goal red, goal blue, lowest f in the queue, states.
+        out = np.array([_GOING, 0, 0, 0, 0, 0, 1], np.int64)
+        reported = 0
+        while True:
+            keys, values = _run(queue, sizes, keys, values, game.of_use_cache, game.preds, game.net,
+                                game.ancestors, game.sources, game.outputs, game.computable, M, cap, _CHUNK,
+                                max_states, out)
+            ctrl_c.check()
+            ended, bound = int(out[0]), int(out[2])
+            seconds = time.perf_counter() - start_time
+            if bound > reported and ended != _GOAL and progress is not None:
+                progress(None, bound, seconds)
+            reported = max(reported, bound)
+            if ended != _GOING or (time_limit is not None and seconds > time_limit):
+                break
     if ended == _EMPTY:
         if upper_bound is None:
             raise AssertionError("the step search ran out of states before the goal (a bug)")
         ended, bound = _EXHAUSTED, cap  # every state below upper_bound was expanded
     exhausted = ended == _EXHAUSTED
-    stats = {"states_expanded": int(out[1]), "states_seen": len(best), "exhausted": exhausted}
+    stats = {"states_expanded": int(out[1]), "states_seen": int(out[6]), "exhausted": exhausted}
     if ended != _GOAL:
         return SolveResult("unknown", None, None, bound, time.perf_counter() - start_time, None, M, rules.variant,
                            "steps", stats)
     goal = (int(out[3]), int(out[4]))
-    schedule = _moves(game, best, goal)
+    schedule, io = _moves(game, keys, values, goal)
     report = checked_report(dag, schedule, rules, "the step search")
-    if report.io != best[goal][0]:
-        raise AssertionError(f"the step search counted I/O {best[goal][0]}, the verifier {report.io} (a bug)")
+    if report.io != io:
+        raise AssertionError(f"the step search counted I/O {io}, the verifier {report.io} (a bug)")
     if progress is not None:
         progress(report.io, report.io, time.perf_counter() - start_time)
     return SolveResult("optimal", schedule, report.io, report.io, time.perf_counter() - start_time, report,
                        M, rules.variant, "steps", stats)
 
 
-def _moves(game, best, goal):
-    """The schedule of the path to ``goal``, step by step as the module docstring describes."""
+def _moves(game, keys, values, goal):
+    """The schedule of the path to ``goal``, step by step as the module docstring describes, and its I/O."""
     steps = []
     state = goal
-    while best[state][2] >= 0:
-        _, _, red, blue, w, e, stored = best[state]
+    io = int(values[_slot(keys, *goal), 0])
+    while True:
+        _, _, red, blue, w, e, stored = values[_slot(keys, *state)].tolist()
+        if red < 0:
+            break
         steps.append(((red, blue), w, e, stored, state))
         state = (red, blue)
     outputs = game.outputs
@@ -544,4 +613,4 @@ def _moves(game, best, goal):
         if outputs >> w & 1 and not blue >> w & 1:
             codes.append(w << 2 | STORE)
         codes.extend(u << 2 | DELETE for u in _bits(((red & ~e) | ops | 1 << w) & ~red2))
-    return Schedule(codes)
+    return Schedule(codes), io
