@@ -60,14 +60,16 @@ def _base_rows():
     """The table's base-game optima of the grid and of the benchmark; the slow ones marked."""
     for row in read_optima():
         if row.variant == "base" and not row.spec.startswith("osp-tiny/"):
-            slow = row.spec in ("pyramid:h=6", "matvec:n=3", "attention:n=2,d=1", "matmul:n=2,k=2,m=2",
-                                "approx:n=2,d=1,g=1") or row.spec.startswith(("layered:layers=5", "layered:layers=6"))
+            slow = row.seconds > 1 or row.spec in ("pyramid:h=6", "matvec:n=3", "attention:n=2,d=1",
+                                                  "matmul:n=2,k=2,m=2", "approx:n=2,d=1,g=1")
             yield pytest.param(row, marks=[pytest.mark.slow] if slow else [], id=f"{row.spec}-M{row.M}")
 
 
 @pytest.mark.parametrize("row", list(_base_rows()))
 def test_reproduces_the_base_optima_of_the_table(row):
-    r = step_search(build_instance(row.spec), row.M, time_limit=300, max_states=6_000_000)
+    # Looking below the optimum + 1 finds a schedule of the optimum, and proves nothing is below it.
+    r = step_search(build_instance(row.spec), row.M, time_limit=300, max_states=12_000_000,
+                    upper_bound=row.optimum + 1)
     assert (r.status, r.io) == ("optimal", row.optimum)
 
 
@@ -139,7 +141,9 @@ def test_crowded_computes_force_a_store_and_a_load():
     g = dags.build("pyramid:h=2")
     game = _Game(g, 3)
     assert game.cut_bound(0, game.sources) == 1 + 3 + 2 == step_search(g, 3).io
-    assert game.cut_bound(1 << 3, game.sources) == 1 + 2  # 3 red: nothing crowded
+    # 3 red and never stored: computing 4 takes all the room, so 3 is stored and loaded again; with the
+    # loads of 1 and 2 and the store of 5, that is what finishing costs.
+    assert game.cut_bound(1 << 3, game.sources) == 1 + 2 + 2
     assert game.cut_bound(0, game.sources | 1 << 3) == 1 + 3  # 3 blue: nothing crowded either
     # Two such diamonds joined at the output: three crowded computes with disjoint operands (4, 9 and 10),
     # each a store and a load; the bound is the optimum.

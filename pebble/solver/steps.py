@@ -42,18 +42,20 @@ values. A value neither red nor blue cannot be loaded, so the loads are at
 least a minimum vertex cut where blue values (sources included) count 1, red
 ones 0 and the others cannot be cut: a max flow.
 
-A third term counts I/O that room forces on values not blue now. Call a
-value that every completion computes (neither red nor blue, and needed by an
-output not blue or by another such value) *crowded* when its operands are
-all neither red nor blue and none of them can be the last made red by a
-compute: for each operand ``x``, the operands of ``x``, the other operands
-and ``x`` itself are more than M values. Then, before the crowded value is
-computed, the last of its operands made red is loaded, so it was stored
-between now and then: a load and a store of a value not blue now, which
-neither the cut nor the outputs count. One load serves two crowded values
-only if their operands and a result fit in M together, so loads are counted
-over crowded values of which no two do; stores over those whose operand sets
-are disjoint and hold no output (an output's store is counted already).
+A third term counts I/O that room forces. Call a value that every
+completion computes (neither red nor blue, and needed by an output not blue
+or by another such value) *crowded* when none of its operands is blue
+without being red, some are not red, and none of them can be the last made
+red by a compute: for each operand ``x``, the operands of ``x``, the other
+operands and ``x`` itself are more than M values. Then, before the crowded
+value is computed, the last of its operands made red (one not red now, or
+one red now that was evicted) is loaded: a load the cut does not count (it
+counts loads of values blue and not red now). If no operand is blue now,
+the value loaded was stored between now and then, a store nothing else
+counts unless it is an output's. One load serves two crowded values only if
+their operands and a result fit in M together, so loads are counted over
+crowded values of which no two do; stores over those whose operand sets are
+disjoint and hold no blue value and no output.
 
 All three terms are lower bounds on disjoint parts of the I/O, so their sum
 is admissible. The first two are consistent (a step moves them by at most
@@ -193,7 +195,7 @@ def _crowded(red, blue, targets, outputs, preds, M):
     stores = 0
     for w in range(n):
         ops = preds[w]
-        if not must >> w & 1 or ops & (red | blue):
+        if not must >> w & 1 or ops & blue & ~red or not ops & ~red:
             continue
         crowded = True
         for x in range(n):
@@ -210,7 +212,7 @@ def _crowded(red, blue, targets, outputs, preds, M):
         if apart:
             taken[loads] = ops
             loads += 1
-            if not ops & (disjoint | outputs):
+            if not ops & (disjoint | outputs | blue):
                 disjoint |= ops
                 stores += 1
     return loads + stores
