@@ -151,9 +151,10 @@ def save_schedule(folder, name, dag, M, variant, result):
 def summarise(rows):
     """Tables and the figures against the targets, per variant."""
     latest = {}
-    for r in rows:  # the longest limit run of each instance and method counts
+    for r in rows:  # the longest limit counts; at that limit a proof, else the latest run
         key = (r["instance"], r["M"], r["variant"], r["method"])
-        if key not in latest or r["time_limit"] >= latest[key]["time_limit"]:
+        old = latest.get(key)
+        if old is None or (r["time_limit"], r["status"] == "optimal") >= (old["time_limit"], old["status"] == "optimal"):
             latest[key] = r
     for variant in sorted({k[2] for k in latest}):
         print(f"\n## {variant}\n")
