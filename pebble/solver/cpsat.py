@@ -104,8 +104,9 @@ as the incumbent. In the base game a second search then runs
 with recomputation) for schedules below that incumbent (the one-shot
 optimum, or the best schedule of the first stage below when the ideal
 search gave up), until 90% of the time limit (it proves far more than the
-relaxation, which has the rest): if none exists the incumbent is optimal, and its bound, as it
-rises, is kept with the relaxation's (the larger counts). The result's
+relaxation, which has the rest): if none exists the incumbent is optimal,
+and its bound, as it rises, is kept with the relaxation's (the larger
+counts). The result's
 ``method`` names what proved the lower bound: ``cp-sat``, ``ideals`` or
 ``steps``.
 
@@ -836,34 +837,37 @@ def _one_shot_by_ideals(dag, rules, best, run, time_limit, searches):
     Skipped (status ``unknown``) without ``searches``, for the nodel games,
     which it does not model, and when memory runs out.
     """
-    skipped = SolveResult("unknown", None, None, 0, 0.0, None, rules.M, rules.variant, "ideals")
     if rules.nodel or not searches:
-        return skipped
-    try:
-        # In the one-shot game its bound is a bound of the game: raised as it rises, to the end.
-        rising = (lambda io, bound, seconds: run.raise_bound(bound, "ideals")) if rules.one_shot else None
-        r = ideal_search(dag, rules.M, time_limit=time_limit, max_states=IDEALS_MAX_STATES, progress=rising)
-    except MemoryError:
-        return skipped
-    if r.optimal and (best[0] is None or r.io < best[0]):
-        best[:] = [r.io, r.schedule, r.report]
-        run.notify()
-    return r
+        return _skipped("ideals", rules)
+    # In the one-shot game its bound is a bound of the game: raised as it rises, to the end.
+    rising = (lambda io, bound, seconds: run.raise_bound(bound, "ideals")) if rules.one_shot else None
+    return _search_first("ideals", rules, best, run, lambda: ideal_search(
+        dag, rules.M, time_limit=time_limit, max_states=IDEALS_MAX_STATES, progress=rising))
 
 
 def _base_by_steps(dag, rules, best, run, deadline):
     """The exact base-game search of :mod:`.steps`, for schedules below the incumbent; its bound is raised as
     it rises, and its schedule becomes the incumbent. Skipped (status ``unknown``) on DAGs beyond its size
     and when memory runs out."""
-    skipped = SolveResult("unknown", None, None, 0, 0.0, None, rules.M, rules.variant, "steps")
     time_limit = deadline - time.perf_counter()
     if time_limit <= 0 or dag.num_nodes > STEPS_MAX_NODES:
-        return skipped
+        return _skipped("steps", rules)
+    return _search_first("steps", rules, best, run, lambda: step_search(
+        dag, rules.M, time_limit=time_limit, max_states=STEPS_MAX_STATES, upper_bound=best[0],
+        progress=lambda io, bound, seconds: run.raise_bound(bound, "steps")))
+
+
+def _skipped(method, rules):
+    return SolveResult("unknown", None, None, 0, 0.0, None, rules.M, rules.variant, method)
+
+
+def _search_first(method, rules, best, run, search):
+    """The result of ``search()``, one of the exact searches run before the model; a proven schedule better
+    than the incumbent replaces it. Status ``unknown`` if memory runs out."""
     try:
-        r = step_search(dag, rules.M, time_limit=time_limit, max_states=STEPS_MAX_STATES, upper_bound=best[0],
-                        progress=lambda io, bound, seconds: run.raise_bound(bound, "steps"))
+        r = search()
     except MemoryError:
-        return skipped
+        return _skipped(method, rules)
     if r.optimal and (best[0] is None or r.io < best[0]):
         best[:] = [r.io, r.schedule, r.report]
         run.notify()
