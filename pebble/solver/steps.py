@@ -138,8 +138,9 @@ class _Game:
         return _of_use(blue, self.outputs, self.ancestors, self.of_use_cache)
 
     def cut_bound(self, red, blue):
-        """Stores of the outputs not blue, plus a minimum vertex cut between the sources and those outputs (not
-        red) in which a blue value counts 1, a red one 0, and the others cannot be cut (module docstring)."""
+        """The heuristic of a state: stores of the outputs not blue, a minimum vertex cut between the sources
+        and those outputs (not red) in which a blue value counts 1, a red one 0, and the others cannot be cut,
+        and the I/O of crowded computes (module docstring)."""
         return _heuristic(red, blue, self.outputs, self.sources, self.net, self.ancestors, self.of_use_cache,
                           self.preds, self.M)
 
