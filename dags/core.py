@@ -32,6 +32,7 @@ import numpy as np
 
 from . import _kernels
 from .labels import Labels
+from .errors import PebbleError
 
 __all__ = ["DAG", "DAGError", "OPS", "OP_CODES"]
 
@@ -41,7 +42,7 @@ _BINARY_OPS = (OP_CODES["sub"], OP_CODES["div"])
 _UNARY_OPS = (OP_CODES["exp"], OP_CODES["square"])
 
 
-class DAGError(ValueError):
+class DAGError(PebbleError, ValueError):
     """A graph that is not a valid computation DAG, with the reason in words."""
 
 

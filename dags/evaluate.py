@@ -23,11 +23,12 @@ from collections.abc import Mapping
 import numpy as np
 
 from .core import DAG, OP_CODES, OPS
+from .errors import PebbleError
 
 __all__ = ["EvaluationError", "evaluate", "evaluate_nodes", "reference_evaluate_nodes", "block_values"]
 
 
-class EvaluationError(ValueError):
+class EvaluationError(PebbleError, ValueError):
     """Inputs that do not fit the DAG, or a DAG without numeric meaning."""
 
 

@@ -32,6 +32,7 @@ import numpy as np
 
 from .core import DAG, DAGError, OPS
 from .labels import Labels
+from .errors import PebbleError
 
 __all__ = ["DAGFileError", "read_dag", "write_dag", "read_json", "write_json", "read_hyperdag", "write_dot"]
 
@@ -39,7 +40,7 @@ FORMAT_NAME = "pebble-dag"
 FORMAT_VERSION = 1
 
 
-class DAGFileError(ValueError):
+class DAGFileError(PebbleError, ValueError):
     """A DAG file that cannot be read; the message names the file (and line)."""
 
 

@@ -9,11 +9,12 @@ from __future__ import annotations
 
 import inspect
 import os
+from .errors import PebbleError
 
 __all__ = ["SpecError", "family", "families", "parse_spec", "build", "load_dag"]
 
 
-class SpecError(ValueError):
+class SpecError(PebbleError, ValueError):
     """A builder spec or DAG argument that cannot be used, with the reason."""
 
 

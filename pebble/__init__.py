@@ -3,6 +3,8 @@
 ``pebble`` plays and checks the game on any :class:`dags.DAG`.
 """
 
+from dags.errors import PebbleError
+
 from .engine import Verifier, reference_verify, verify
 from .game import Game, IllegalMove
 from .moves import COMPUTE, DELETE, KINDS, LOAD, STORE, Schedule
@@ -10,7 +12,7 @@ from .rules import Report, Rules, Violation
 from .schedule_io import ScheduleFileError, read_schedule, read_schedule_chunks, write_schedule
 
 __all__ = [
-    "COMPUTE", "DELETE", "Game", "IllegalMove", "KINDS", "LOAD", "Report", "Rules", "STORE", "Schedule",
+    "COMPUTE", "DELETE", "Game", "IllegalMove", "KINDS", "LOAD", "PebbleError", "Report", "Rules", "STORE", "Schedule",
     "ScheduleFileError", "Verifier", "Violation", "read_schedule", "read_schedule_chunks", "reference_verify",
     "verify", "write_schedule",
 ]

@@ -23,6 +23,7 @@ import time
 from dataclasses import asdict, dataclass
 
 import numpy as np
+from dags.errors import PebbleError
 
 __all__ = ["Point", "ExperimentError", "describe", "tail_exponent", "measure_exact", "measure_approx", "sweep",
            "fit_exponent", "crossover", "write_csv", "plot_sweep", "powers_of_two"]
@@ -51,8 +52,10 @@ class Point:
     error_bound: float | None = None
 
 
-class ExperimentError(RuntimeError):
+class ExperimentError(PebbleError, RuntimeError):
     """A generated schedule the verifier rejected: a bug in a generator, never a result."""
+
+    exit_code = 3
 
 
 def powers_of_two(lo, hi):

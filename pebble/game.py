@@ -23,11 +23,12 @@ import numpy as np
 
 from . import rules as R
 from .moves import COMPUTE, DELETE, KIND_CODES, KINDS, LOAD, STORE, Schedule
+from dags.errors import PebbleError
 
 __all__ = ["Game", "IllegalMove"]
 
 
-class IllegalMove(ValueError):
+class IllegalMove(PebbleError, ValueError):
     """A move the rules forbid; ``violation`` says which rule and why."""
 
     def __init__(self, violation: R.Violation):

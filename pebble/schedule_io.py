@@ -35,6 +35,7 @@ import struct
 import numpy as np
 
 from .moves import KIND_CODES, KINDS, as_codes
+from dags.errors import PebbleError
 
 __all__ = ["ScheduleFileError", "read_schedule", "read_schedule_chunks", "write_schedule", "locate_move",
            "is_binary_schedule", "moves_around", "MAGIC"]
@@ -45,7 +46,7 @@ _HEADER = struct.Struct("<8sIIQQ")
 CHUNK_MOVES = 1 << 22
 
 
-class ScheduleFileError(ValueError):
+class ScheduleFileError(PebbleError, ValueError):
     """A schedule file that cannot be read; the message names the file and line."""
 
 

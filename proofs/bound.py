@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
+from dags.errors import PebbleError
 
 __all__ = ["Assumptions", "Bound", "BoundError", "register_bound", "unregister_bound", "registered_bounds",
            "bounds_for", "best_lower", "best_upper", "brief", "game_flags", "normalize_variant"]
@@ -35,7 +36,7 @@ __all__ = ["Assumptions", "Bound", "BoundError", "register_bound", "unregister_b
 KINDS = ("lower", "upper")
 
 
-class BoundError(ValueError):
+class BoundError(PebbleError, ValueError):
     """A bound that cannot be computed or registered, with the reason in words."""
 
 

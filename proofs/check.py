@@ -27,12 +27,13 @@ import numpy as np
 from pebble.solver.table import COLUMNS, TABLE_PATH as TABLE, build_instance, shared_benchmarks
 
 from .bound import BoundError, bounds_for, game_flags, normalize_variant
+from dags.errors import PebbleError
 
 __all__ = ["TABLE", "COLUMNS", "Optimum", "Finding", "RowResult", "CheckResult", "TableError", "read_optima",
            "dag_for_spec", "fingerprint", "find_optimum", "check_table"]
 
 
-class TableError(ValueError):
+class TableError(PebbleError, ValueError):
     """A table of optima that cannot be read, naming the file and line."""
 
 

@@ -11,6 +11,7 @@ import argparse
 import importlib
 import os
 import sys
+from dags.errors import PebbleError
 
 __all__ = ["main", "CommandError"]
 
@@ -18,7 +19,7 @@ __all__ = ["main", "CommandError"]
 COMMANDS = ["demo", "verify", "dag", "schedule", "sweep", "bound", "bounds", "solve"]
 
 
-class CommandError(Exception):
+class CommandError(PebbleError, ValueError):
     """A usage or input error to print as ``pebble: error: ...`` with exit code 2."""
 
 

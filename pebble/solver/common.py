@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from ..engine import verify
 from ..moves import Schedule
 from ..rules import Report, Rules
+from dags.errors import PebbleError
 
 __all__ = ["SolverError", "SolveResult", "STATUSES", "bits", "game_rules", "checked_report"]
 
@@ -25,7 +26,7 @@ def bits(mask: int):
         mask ^= low
 
 
-class SolverError(ValueError):
+class SolverError(PebbleError, ValueError):
     """An instance an exact method cannot take, with the reason and what would work."""
 
 

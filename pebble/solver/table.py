@@ -46,6 +46,7 @@ import os
 import pathlib
 import sys
 import time
+from dags.errors import PebbleError
 
 __all__ = ["COLUMNS", "GRID", "TABLE_PATH", "TableError", "build_instance", "certify", "instance_memories", "main",
            "proven_rows", "shared_benchmarks"]
@@ -168,7 +169,7 @@ def proven_rows(results):
     return list(rows.values())
 
 
-class TableError(ValueError):
+class TableError(PebbleError, ValueError):
     """A results file that cannot be added to the table."""
 
 

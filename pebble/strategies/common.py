@@ -8,12 +8,13 @@ import numpy as np
 from numba import njit
 
 from ..moves import COMPUTE, DELETE, LOAD, Schedule
+from dags.errors import PebbleError
 
 __all__ = ["StrategyError", "MemoryTooSmall", "require_memory", "streamed", "schedule_chunks", "emit", "add_term",
            "outer_step", "run_kernel", "ceil_div", "generate_verified"]
 
 
-class StrategyError(ValueError):
+class StrategyError(PebbleError, ValueError):
     """A strategy that cannot run with the given parameters; says what would work."""
 
 
