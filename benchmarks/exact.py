@@ -4,7 +4,7 @@ For each instance (DAG, M, variant): the optimum or [lower, upper] and the
 time to prove it with 2 workers, for ``solve`` (pebble.solver.cpsat: the
 ideal search, then the CP-SAT model; ``proved_by`` records which proved the
 bound; the method is named ``cp-sat`` in the results) and, in
-the same run, for the plain model (pebble.solver.baseline: one move per
+the same run, for the plain model (pebble.solver.plain_model: one move per
 step, red and blue per node and step, the heuristic's length as horizon).
 
 Targets: every instance of at most 30 nodes proven optimal in at most 60 s;
@@ -45,7 +45,7 @@ from collections import defaultdict
 
 from pebble.schedule_io import write_schedule
 from pebble.solver import solve
-from pebble.solver.baseline import plain_solve
+from pebble.solver.plain_model import plain_solve
 from pebble.solver.table import build_instance, shared_benchmarks
 
 RESULTS = pathlib.Path(__file__).resolve().parent / "results" / "exact.jsonl"

@@ -1,6 +1,6 @@
 """Every bound against exact optima of tiny DAGs (A* search) and against the heuristic on random DAGs.
 
-The optima here come from :func:`pebble.solver.search`, which plays the game
+The optima here come from :func:`pebble.solver.config_search`, which plays the game
 over whole configurations and shares nothing with the bounds. A failure
 names the DAG, M, the game, the optimum and the bound.
 """

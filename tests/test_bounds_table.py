@@ -26,7 +26,7 @@ def write_table(path, optima, change=None, extra=""):
     lines = [HEADER, "# certified by A* search\n"]
     for (spec, M, variant), opt in optima.items():
         opt = change(spec, M, variant, opt) if change else opt
-        lines.append(f'"{spec}",{M},{variant},{opt},astar,pebble.solver.search,0.1\n')
+        lines.append(f'"{spec}",{M},{variant},{opt},astar,pebble.solver.config_search,0.1\n')
     path.write_text("".join(lines) + extra)
     return path
 

@@ -11,10 +11,10 @@ import dags
 from pebble import Schedule, verify
 from pebble.moves import STORE
 from pebble.solver import SolverError, search, solve
-from pebble.solver.baseline import plain_solve
+from pebble.solver.plain_model import plain_solve
 from pebble.solver.symmetry import canonical_schedule, stabiliser_chain
 from pebble.solver.table import build_instance
-from pebble.solver.transition import generalise, reach
+from pebble.solver.transition_search import generalise, reach
 from pebble.strategies import heuristic_schedule
 from proofs.check import read_optima
 

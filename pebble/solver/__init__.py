@@ -5,15 +5,15 @@ tens of nodes; :func:`ideal_search` (:mod:`pebble.solver.ideals`) proves
 one-shot optima over the ideals of the DAG, fast where the DAG is narrow;
 :func:`step_search` (:mod:`pebble.solver.steps`) proves base-game optima over
 red and blue sets in steps of one compute; both run first inside
-:func:`solve`. :func:`search` (:mod:`pebble.solver.search`) plays the game
+:func:`solve`. :func:`search` (:mod:`pebble.solver.config_search`) plays the game
 over whole configurations for tiny DAGs. The four share no modelling code.
 All return a :class:`SolveResult` whose schedule the verifier accepted.
 OR-tools is imported only when :func:`solve` is first used.
 """
 
-from .common import SolveResult, SolverError
+from .results import SolveResult, SolverError
 from .ideals import ideal_search
-from .search import search
+from .config_search import search
 from .steps import step_search
 
 __all__ = ["SolveResult", "SolverError", "ideal_search", "search", "solve", "step_search"]

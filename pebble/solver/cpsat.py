@@ -15,7 +15,7 @@ deletes, loads and (base game) recomputations. Per step ``t`` and node ``v``:
 ``s[v]``     v is stored, right after its first compute.
 
 The objective is the I/O, ``sum(ld) + sum(s)``. A plain time-expanded model
-(one move per step, red and blue per node and step: :mod:`.baseline`) spends
+(one move per step, red and blue per node and step: :mod:`.plain_model`) spends
 most of its effort ordering loads, stores and deletes that commute; here a
 step has no such freedom, and the rest of the model removes more of it:
 
@@ -77,7 +77,7 @@ end. Room at the recomputes is checked at moments every real schedule has:
   loaded nor recomputed, and still needed.
 
 The rest is settled exactly, transition by transition, by a search over red
-sets (:mod:`.transition`), on the solutions that need it:
+sets (:mod:`.transition_search`), on the solutions that need it:
 
 * **Decoding.** A transition with recomputes is sequenced by that search,
   each load once as the model counts it (else with reloads); the decoded
@@ -137,11 +137,11 @@ from ..engine import verify
 from ..moves import COMPUTE, DELETE, LOAD, STORE, Schedule, as_codes
 from ..rules import Rules
 from ..strategies import heuristic_schedule
-from .common import SolveResult, SolverError, checked_report, game_rules
+from .results import SolveResult, SolverError, checked_report, game_rules
 from .ideals import ideal_search
 from .steps import MAX_NODES as STEPS_MAX_NODES, step_search
 from .symmetry import canonical_schedule, stabiliser_chain
-from .transition import generalise, reach
+from .transition_search import generalise, reach
 
 __all__ = ["solve", "PebblingModel"]
 
@@ -414,7 +414,7 @@ class PebblingModel:
     def add_cut(self, start, loads, recomputable, target, *, reloads=None):
         """Rule out, or charge, every transition with sets no larger than these (target no smaller).
 
-        For sets that :func:`.transition.reach` found impossible: with
+        For sets that :func:`.transition_search.reach` found impossible: with
         ``reloads=None`` a no-good at every step; with ``reloads=b``, for sets
         that need at least b reloads (loads of a value already loaded in the
         transition, which the model counts once), a charge of b extra loads
@@ -458,7 +458,7 @@ class PebblingModel:
     def decode(self, value, deadline=None) -> Schedule:
         """The moves of the solution ``value(var) -> 0/1``.
 
-        A transition with recomputes is sequenced by :func:`.transition.reach`,
+        A transition with recomputes is sequenced by :func:`.transition_search.reach`,
         with each load once (as the model counts it) if it can be, else with
         reloads; if there is no sequence, none found by ``deadline``, or in the
         nodel game, recomputes go in topological order, which the verifier

@@ -48,7 +48,7 @@ import itertools
 import time
 
 from ..moves import COMPUTE, DELETE, LOAD, STORE, Schedule
-from .common import SolveResult, SolverError, bits as _bits, checked_report, game_rules
+from .results import SolveResult, SolverError, bits as _bits, checked_report, game_rules
 
 __all__ = ["ideal_search"]
 

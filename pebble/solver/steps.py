@@ -93,7 +93,7 @@ from numba import njit, types
 from numba.typed import Dict, List
 
 from ..moves import COMPUTE, DELETE, LOAD, STORE, Schedule
-from .common import SolveResult, SolverError, bits as _bits, checked_report, game_rules
+from .results import SolveResult, SolverError, bits as _bits, checked_report, game_rules
 
 __all__ = ["step_search"]
 

@@ -37,7 +37,7 @@ def game_rules(dag, M, variant, *, supported=("base", "one-shot", "nodel", "one-
     >>> game_rules(pyramid_dag(3), 2, "base")
     Traceback (most recent call last):
     ...
-    pebble.solver.common.SolverError: M = 2 is below the smallest feasible M = 3 for pyramid(3) (max in-degree 2, plus 1 for the result)
+    pebble.solver.results.SolverError: M = 2 is below the smallest feasible M = 3 for pyramid(3) (max in-degree 2, plus 1 for the result)
     """
     rules = Rules.make(M, variant)
     if rules.variant not in supported:

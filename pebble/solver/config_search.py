@@ -35,7 +35,7 @@ import heapq
 import time
 
 from ..moves import COMPUTE, DELETE, LOAD, STORE, Schedule
-from .common import SolveResult, bits as _bits, checked_report, game_rules
+from .results import SolveResult, bits as _bits, checked_report, game_rules
 
 __all__ = ["search"]
 

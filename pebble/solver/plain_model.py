@@ -22,7 +22,7 @@ from ortools.sat.python import cp_model
 
 from ..moves import COMPUTE, DELETE, LOAD, STORE, Schedule
 from ..strategies import heuristic_schedule
-from .common import SolveResult, checked_report, game_rules
+from .results import SolveResult, checked_report, game_rules
 
 __all__ = ["plain_solve"]
 
