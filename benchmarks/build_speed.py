@@ -4,7 +4,8 @@ Each case runs in a fresh subprocess, so its peak resident set size
 (``ru_maxrss``, the whole process: interpreter and imports included) is its
 own. Targets: exact attention n=1024, d=8 and approximate attention
 n=65536, d=4, g=3 each build in at most 15 s with at most 3 GB peak memory.
-Evaluation speed is reported for a medium instance (no target).
+Evaluation speed is reported for a medium instance (no target). The table
+goes to benchmarks/results/build_speed.md.
 
     python benchmarks/build_speed.py [--only NAME]
 """
@@ -15,6 +16,8 @@ import resource
 import subprocess
 import sys
 import time
+
+from _report import markdown_table, write_report
 
 CASES = {
     "attention n=1024 d=8": ("build", "attention:n=1024,d=8", 15.0, 3.0),
@@ -56,24 +59,29 @@ def main():
         kind, spec, _, _ = CASES[args.case]
         print(json.dumps(run_case(kind, spec)))
         return 0
-    print(f"{'case':32} {'nodes':>11} {'edges':>11} {'time s':>7} {'target':>6} {'Mnodes/s':>8} "
-          f"{'peak GB':>7} {'target':>6}  ok")
+    rows = []
     failed = False
     for name, (kind, spec, t_target, m_target) in CASES.items():
         if args.only and name != args.only:
             continue
         proc = subprocess.run([sys.executable, __file__, "--case", name], capture_output=True, text=True)
         if proc.returncode:
-            print(f"{name:32} failed:\n{proc.stderr}")
+            print(f"{name} failed:\n{proc.stderr}", file=sys.stderr)
             failed = True
             continue
         r = json.loads(proc.stdout)
         ok = "-" if t_target is None else ("yes" if r["seconds"] <= t_target and r["peak_gb"] <= m_target else "NO")
         failed |= ok == "NO"
-        print(f"{name:32} {r['nodes']:>11,} {r['edges']:>11,} {r['seconds']:>7.2f} "
-              f"{'-' if t_target is None else f'{t_target:.0f}':>6} {r['nodes'] / r['seconds'] / 1e6:>8.2f} "
-              f"{r['peak_gb']:>7.2f} {'-' if m_target is None else f'{m_target:.0f}':>6}  {ok}")
-    print("(peak GB: the whole process; time: the build, or for 'evaluate' cases the evaluation alone)")
+        rows.append((f"`{spec}` ({kind})", f"{r['nodes']:,}", f"{r['edges']:,}", f"{r['seconds']:.2f}",
+                     "-" if t_target is None else f"{t_target:.0f}", f"{r['nodes'] / r['seconds'] / 1e6:.2f}",
+                     f"{r['peak_gb']:.2f}", "-" if m_target is None else f"{m_target:.0f}", ok))
+    table = markdown_table(("case", "nodes", "edges", "time s", "target s", "Mnodes/s", "peak GB", "target GB", "ok"),
+                           rows)
+    print(table)
+    path = write_report("build_speed.md", "DAG build and evaluation speed", table,
+                        notes="Peak GB: the whole process (interpreter and imports included), each case in a fresh "
+                              "process. Time: the build, or for `evaluate` cases the evaluation alone.")
+    print(f"(written to {path})")
     return 1 if failed else 0
 
 

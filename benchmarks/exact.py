@@ -31,11 +31,15 @@ to the certified table.
                                [--methods cp-sat,plain] [--time-limit 60] [--osp-time-limit 600]
                                [--max-nodes 30] [--redo]
     python benchmarks/exact.py --summary        # only summarise the results file
+
+The summary tables are printed and written to exact.md beside the results file.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
+import io
 import json
 import os
 import pathlib
@@ -43,6 +47,7 @@ import statistics
 import sys
 from collections import defaultdict
 
+from _report import write_report
 from pebble.schedule_io import write_schedule
 from pebble.solver import solve
 from pebble.solver.plain_model import plain_solve
@@ -133,7 +138,13 @@ def main(argv=None) -> int:
                         bound = r.io if r.status == "optimal" else f"[{r.lower_bound}, {r.io}]"
                         print(f"{name} M={M} {variant} {method}: {r.status} {bound} in {r.seconds:.1f} s",
                               flush=True)
-    summarise(load_results(path))
+    with contextlib.redirect_stdout(io.StringIO()) as summary:
+        summarise(load_results(path))
+    print(summary.getvalue(), end="")
+    write_report(path.parent / "exact.md", "Exact benchmark", summary.getvalue(), measured=f"the runs in `{path.name}`",
+                 notes=f"Summarised from `{path.name}`: the longest run of each instance counts; at that limit, "
+                       "a proof over a run that stopped. Each run, with the load average while it ran, is a line "
+                       "of that file.")
     return 0
 
 

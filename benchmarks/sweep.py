@@ -11,6 +11,8 @@
    schedules measured by the verifier at n - 1 and n, with the error of the
    approximate DAG at each point; a CSV and a Markdown table.
 
+The Markdown tables go to benchmarks/results/sweep.md and crossover.md.
+
 Run: python benchmarks/sweep.py [--max-n-exact 4096] [--max-n-approx 65536]
 (the exact DAG at n = 4096, d = 2 has 1.5 * 10^8 nodes and needs about 10 GB).
 """
@@ -25,6 +27,8 @@ import time
 
 from pebble.experiments import (crossover, describe, measure_approx, measure_exact, plot_sweep, powers_of_two,
                                 sweep, write_csv)
+
+from _report import write_report
 
 RESULTS = pathlib.Path(__file__).resolve().parent / "results"
 
@@ -58,16 +62,19 @@ def main(argv=None):
         write_csv(result["points"], RESULTS / "sweep.csv")
         plot_sweep(result, RESULTS / "sweep.png",
                    title=f"d = {args.d}, g = {args.g}, M = {args.M}, entries of Q, K, V in [-1, 1]")
-        print(f"\n{describe(result)} ({time.perf_counter() - start:.0f} s)\n")
-        print("| n | FlashAttention I/O | Alman-Song I/O | trivial bound 4nd | max error |")
-        print("|---:|---:|---:|---:|---:|")
+        summary = f"{describe(result)} ({time.perf_counter() - start:.0f} s)"
+        lines = ["| n | FlashAttention I/O | Alman-Song I/O | trivial bound 4nd | max error |",
+                 "|---:|---:|---:|---:|---:|"]
         by_n = {}
         for p in result["points"]:
             by_n.setdefault(p.n, {})["flash" if p.strategy == "flash" else "approx"] = p
         for n, row in sorted(by_n.items()):
             f, a = row.get("flash"), row.get("approx")
-            print(f"| {n} | {f.io if f else '-'} | {a.io if a else '-'} | {4 * n * args.d} | "
-                  f"{f'{a.max_error:.2e}' if a else '-'} |")
+            lines.append(f"| {n} | {f.io if f else '-'} | {a.io if a else '-'} | {4 * n * args.d} | "
+                         f"{f'{a.max_error:.2e}' if a else '-'} |")
+        print(f"\n{summary}\n\n" + "\n".join(lines))
+        write_report("sweep.md", f"I/O scaling, d = {args.d}, g = {args.g}, M = {args.M}", "\n".join(lines),
+                     notes=f"{summary}\n\nData: `sweep.csv`; plot: `sweep.png`.")
 
     print("\ncrossover", file=sys.stderr)
     points = []
@@ -90,6 +97,9 @@ def main(argv=None):
                      f"{ios[-1]} | {errs} | {a.eps:.3g} |")
     write_csv(points, RESULTS / "crossover.csv")
     print("\n".join(lines))
+    write_report("crossover.md", "Crossover n: FlashAttention against the Alman-Song schedules", "\n".join(lines),
+                 notes="B = 1, Chebyshev coefficients; eps is the polynomial's relative error on "
+                       "[-sqrt(d) B^2, sqrt(d) B^2]. Data: `crossover.csv`.")
 
 
 if __name__ == "__main__":

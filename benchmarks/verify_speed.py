@@ -4,7 +4,8 @@ Builds a pyramid DAG of at least 10^7 nodes and a valid schedule of at least
 5*10^7 moves (row by row, three red pebbles: load the next operand, compute,
 store, delete), verifies it in memory and streamed from a binary file, and
 times the reference verifier (Python sets) on a 10^6-move prefix with the
-compiled verifier on the same prefix for the ratio. Prints peak memory.
+compiled verifier on the same prefix for the ratio. Prints peak memory and
+writes the table to benchmarks/results/verify_speed.md.
 
     python benchmarks/verify_speed.py [--height 4472] [--prefix 1000000]
 """
@@ -22,6 +23,7 @@ import numpy as np
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), ".."))
 
+from _report import markdown_table, write_report  # noqa: E402
 from dags import pyramid_dag  # noqa: E402
 from pebble import reference_verify, verify, write_schedule  # noqa: E402
 from pebble.moves import COMPUTE, DELETE, LOAD, STORE  # noqa: E402
@@ -97,9 +99,21 @@ def main():
           f"compiled on the same prefix {t_fast_prefix:.3f} s")
     print(f"ratio     {t_ref / t_fast_prefix:.0f}x on the prefix; {(t_ref / prefix.size) / (t_fast / codes.size):.0f}x "
           f"per move against the full in-memory run")
-    print(f"memory    peak RSS {peak_rss_mb():.0f} MB")
+    peak = peak_rss_mb()
+    print(f"memory    peak RSS {peak:.0f} MB")
     print("targets   >= 30 million moves/s, >= 50x the reference, peak memory < 2048 MB")
-
+    rows = [
+        ("compiled verifier, schedule in memory", f"{codes.size / t_fast / 1e6:.0f} million moves/s ({t_fast:.2f} s)",
+         ">= 30 million moves/s"),
+        (f"compiled verifier, streamed from a {size / 2**20:.0f} MiB `.pbs` file",
+         f"{codes.size / t_file / 1e6:.0f} million moves/s ({t_file:.2f} s)", ""),
+        (f"reference verifier, {prefix.size:,}-move prefix", f"{prefix.size / t_ref / 1e6:.2f} million moves/s", ""),
+        ("speed-up over the reference, same prefix", f"{t_ref / t_fast_prefix:.0f}x", ">= 50x"),
+        ("peak memory (DAG, schedule, verifier state)", f"{peak / 1024:.2f} GB", "< 2 GB"),
+    ]
+    path = write_report("verify_speed.md", "Verifier throughput", markdown_table(("measurement", "figure", "target"), rows),
+                        notes=f"{dag.name}: {dag.num_nodes:,} nodes; a valid schedule of {codes.size:,} moves, M = 3.")
+    print(f"written   {path}")
 
 if __name__ == "__main__":
     main()
