@@ -16,8 +16,8 @@ BOUNDS.md conjectures about ``n R d^2 / M`` below the streaming threshold
 about ``sqrt(2) n d^1.5 sqrt(F) / sqrt(M)`` when ``F < n``: it exceeds
 ``4nd`` only for ``M`` below about ``F d / 8``. Closing the gap needs an
 argument that a row of queries must meet all ``F d`` entries of ``W``
-through its ``d`` running numerators; the numbers in the README's
-tightness table show how far apart the two are.
+through its ``d`` running numerators; the numbers in the tightness table
+of docs/bounds.md show how far apart the two are.
 """
 
 from __future__ import annotations

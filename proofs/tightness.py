@@ -2,8 +2,8 @@
 
 :func:`tightness_rows` runs every registered bound over a grid of builder
 specs and memory sizes (default :data:`GRID`) and over the certified table,
-and :func:`tightness_markdown` prints the result as the table in the README
-(``pebble bounds tightness --markdown`` regenerates it). A ratio of 1 means
+and :func:`tightness_markdown` prints the result as the tables in docs/bounds.md
+(``pebble bounds tightness --markdown`` regenerates them). A ratio of 1 means
 the bound is attained; the certified optimum, where there is one, shows
 which side of the gap is loose.
 """
