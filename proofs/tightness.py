@@ -81,7 +81,7 @@ def tightness_rows(grid=None, *, variant="base", table=None, certified=True, pro
     from dags import build
 
     from .bound import normalize_variant
-    from .check import TABLE, dag_for_spec, read_optima
+    from .optima import TABLE, dag_for_spec, read_optima
 
     variant = normalize_variant(variant)
     instances = [(family, spec, M, None) for family, entries in (grid or GRID).items()
@@ -89,12 +89,12 @@ def tightness_rows(grid=None, *, variant="base", table=None, certified=True, pro
     if certified and (table is not None or TABLE.exists()):
         for row in read_optima(table):
             if row.variant == variant:
-                family = "osp-tiny" if row.spec.endswith(".hdag") else row.spec.partition(":")[0]
+                family = row.spec.partition(":")[0]
                 instances.append((family, row.spec, row.M, row.optimum))
     rows = []
     for family, spec, M, optimum in instances:
         dag = dag_for_spec(spec) if optimum is not None else build(spec)
-        if dag is None or M < dag.min_memory():
+        if M < dag.min_memory():
             continue
         if progress is not None:
             progress(spec, M)

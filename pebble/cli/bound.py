@@ -27,7 +27,8 @@ def register(sub):
 
 
 def _optimum(dag, args):
-    from proofs.check import TABLE, find_optimum
+    from proofs.check import find_optimum
+    from proofs.optima import TABLE
 
     if args.sliding:
         return None, "not certified (the table of optima holds games without sliding)"
