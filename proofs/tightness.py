@@ -12,7 +12,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from .bound import best_lower, best_upper, bounds_for, brief
+from dags import build
+
+from .bound import best_lower, best_upper, bounds_for, brief, normalize_variant
+from .optima import TABLE, dag_for_spec, read_optima
 
 __all__ = ["GRID", "TightnessRow", "tightness_rows", "tightness_markdown", "certified_summary_markdown"]
 
@@ -78,11 +81,6 @@ def tightness_rows(grid=None, *, variant="base", table=None, certified=True, pro
     progress : callable, optional
         Called with each ``(spec, M)`` before it is computed.
     """
-    from dags import build
-
-    from .bound import normalize_variant
-    from .optima import TABLE, dag_for_spec, read_optima
-
     variant = normalize_variant(variant)
     instances = [(family, spec, M, None) for family, entries in (grid or GRID).items()
                  for spec, Ms in entries for M in Ms]

@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+from proofs import registered_bounds
+from proofs.bound import brief
+from proofs.check import check_table
+from proofs.tightness import certified_summary_markdown, tightness_markdown, tightness_rows
+
 from .bound import StatusLine, add_table_argument
 from .common import print_json, table
 
@@ -27,9 +32,6 @@ def _check(p):
 
 
 def _run_check(args):
-    from proofs.bound import brief
-    from proofs.check import check_table
-
     with StatusLine(not args.json) as status:
         result = check_table(args.table, progress=lambda i, count, row: status(f"[{i + 1}/{count}] {row.describe()}"))
     if args.json:
@@ -50,8 +52,6 @@ def _list(p):
 
 
 def _run_list(args):
-    from proofs import registered_bounds
-
     entries = registered_bounds().values()
     if args.json:
         print_json([{"name": e.name, "kind": e.kind, "game": None if e.game is None else e.game.to_dict(),
@@ -72,9 +72,6 @@ def _tightness(p):
 
 
 def _run_tightness(args):
-    from proofs.bound import brief
-    from proofs.tightness import certified_summary_markdown, tightness_markdown, tightness_rows
-
     with StatusLine(not args.json) as status:
         rows = tightness_rows(variant=args.variant, table=args.table, progress=lambda spec, M: status(f"{spec} M={M}"))
     if args.json:
