@@ -23,9 +23,9 @@ run already in the file (same instance, method and time limit) is skipped,
 so an interrupted benchmark resumes where it stopped (``--redo`` runs it
 again; the summary takes the last run). The machine's load average is
 recorded with each run. The schedule of every optimum CP-SAT proves is saved
-in benchmarks/results/optima/, from where ``python -m pebble.solver.table
---add-proven benchmarks/results/exact.jsonl`` verifies it again and adds it
-to the certified table.
+in benchmarks/results/optima/, from where ``python -m proofs.optima
+--add-proven benchmarks/results/exact.jsonl -o proofs/data/optima.csv``
+verifies it again and adds it to the certified table.
 
     python benchmarks/exact.py [--only pyramid,tree] [--variants base,one-shot]
                                [--methods cp-sat,plain] [--time-limit 60] [--osp-time-limit 600]
@@ -48,10 +48,10 @@ import sys
 from collections import defaultdict
 
 from _report import write_report
+from dags import build, osp_tiny_names
 from pebble.schedule_io import write_schedule
 from pebble.solver import solve
 from pebble.solver.plain_model import plain_solve
-from pebble.solver.table import build_instance, shared_benchmarks
 
 RESULTS = pathlib.Path(__file__).resolve().parent / "results" / "exact.jsonl"
 
@@ -70,11 +70,11 @@ FAMILIES = [
 def instances(only, max_nodes=None):
     """``(name, dag, [M...], is_osp)`` for every instance whose name contains one of ``only``."""
     specs = [(s, False) for s in FAMILIES]
-    specs += [(f"osp-tiny/{p.name}", True) for p in sorted((shared_benchmarks() / "osp-tiny").glob("*.hdag"))]
+    specs += [(f"osp:{name}", True) for name in osp_tiny_names()]
     for name, osp in specs:
         if only and not any(word in name for word in only):
             continue
-        dag = build_instance(name)
+        dag = build(name)
         if max_nodes is not None and dag.num_nodes > max_nodes:
             continue
         m0 = dag.min_memory()
@@ -152,7 +152,7 @@ def save_schedule(folder, name, dag, M, variant, result):
     """Write a proven optimum's schedule in ``folder/optima``; its path relative to ``folder``."""
     optima = folder / "optima"
     optima.mkdir(parents=True, exist_ok=True)
-    stem = name.replace("osp-tiny/", "osp-").replace(".hdag", "").replace(":", "-").replace(",", "-")
+    stem = name.replace(":", "-").replace(",", "-")
     path = optima / f"{stem}.M{M}.{variant}.sched"
     write_schedule(path, result.schedule, dag, comment=f"{name} M={M} {variant}: optimal I/O {result.io} "
                    f"proven by {result.method} ({result.stats.get('solver', '')})")
@@ -198,7 +198,7 @@ def summarise(rows):
                     small_max = max(small_max, r["seconds"])
                 else:
                     small_missed.append(f"{r['instance']} M={r['M']}")
-            if r["instance"].startswith("osp-tiny/"):
+            if r["instance"].startswith("osp:"):
                 osp_limits[r["time_limit"]][0] += 1
                 if r["status"] == "optimal":
                     osp_proven.append(r["seconds"])

@@ -97,6 +97,7 @@ import numpy as np
 
 from ._build import SUMS, Builder, check_choice, check_size
 from .core import DAG, OP_CODES
+from .evaluate import block_values, evaluate
 from .specs import family
 
 __all__ = [
@@ -442,8 +443,6 @@ def check_against_numpy(dag: DAG, *, seed: int = 0, bound: float | None = None) 
     only when ``eps < 1`` and every score ``scale <q_i, k_j>`` lies in the
     interval (else the check has no tolerance and says why).
     """
-    from .evaluate import block_values, evaluate
-
     meta = dag.meta
     if meta.get("family") not in ("attention", "approx"):
         raise ValueError(f"DAG {dag.name!r} is not an attention DAG (meta family {meta.get('family')!r})")

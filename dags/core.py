@@ -298,7 +298,7 @@ class DAG:
     # -- networkx --------------------------------------------------------
     def to_networkx(self):
         """A ``networkx.DiGraph`` on nodes ``0..N-1`` with ``label``, ``op`` and ``output`` attributes."""
-        import networkx as nx
+        import networkx as nx  # networkx costs ~0.25 s to import: loaded only for interop
 
         g = nx.DiGraph(name=self.name)
         is_out = np.zeros(self.num_nodes, bool)

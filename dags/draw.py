@@ -49,7 +49,7 @@ def draw_dag(dag: DAG, path=None, *, ax=None, max_nodes: int = MAX_NODES, colors
     if dag.num_nodes > max_nodes:
         raise ValueError(f"{dag.name or 'the DAG'} has {dag.num_nodes} nodes; drawing is for at most {max_nodes} "
                          f"(raise the limit with max_nodes / --max-nodes)")
-    try:
+    try:  # matplotlib is optional (the 'plot' extra) and heavy: loaded only to draw
         from matplotlib.figure import Figure
     except ImportError:
         raise ImportError("drawing needs matplotlib: pip install 'pebble-io[plot]'") from None
@@ -59,7 +59,7 @@ def draw_dag(dag: DAG, path=None, *, ax=None, max_nodes: int = MAX_NODES, colors
     if ax is None:
         size = (min(2 + 0.9 * width, 40), min(1.5 + 0.9 * depth, 40))
         if path is None:  # interactive use: a pyplot figure, shown by the notebook or plt.show()
-            import matplotlib.pyplot as plt
+            import matplotlib.pyplot as plt  # optional and heavy, as above
 
             ax = plt.figure(figsize=size).add_subplot()
         else:  # no pyplot, so saving never touches the user's backend

@@ -1,15 +1,20 @@
-"""Builder specs: ``pyramid:h=4``, ``attention:n=4,d=2``, or a file path.
+"""Builder specs: ``pyramid:h=4``, ``attention:n=4,d=2``, ``osp:k-means``, or a file path.
 
 A family is registered with :func:`family`; its parameters are read from the
 builder's signature (size parameters and keyword-only options alike), so a
-spec accepts exactly what the Python function accepts.
+spec accepts exactly what the Python function accepts. A family registered
+with ``bare=True`` takes the text after the colon, verbatim, as its one
+argument (``osp:k-means``). The built-in families register themselves when
+:mod:`dags` is imported.
 """
 
 from __future__ import annotations
 
 import inspect
 import os
+
 from .errors import PebbleError
+from .io import read_dag
 
 __all__ = ["SpecError", "family", "families", "parse_spec", "build", "load_dag"]
 
@@ -19,13 +24,16 @@ class SpecError(PebbleError, ValueError):
 
 
 _FAMILIES: dict = {}
+_BARE: set = set()  # families whose spec is ``name:VALUE``, VALUE the builder's one argument
 
 
-def family(name: str, *, example: str | None = None):
-    """Register a builder under ``name`` for use in specs."""
+def family(name: str, *, example: str | None = None, bare: bool = False):
+    """Register a builder under ``name`` for use in specs (``bare``: ``name:VALUE`` is its one argument)."""
 
     def register(func):
         _FAMILIES[name] = (func, example or name)
+        if bare:
+            _BARE.add(name)
         return func
 
     return register
@@ -33,17 +41,7 @@ def family(name: str, *, example: str | None = None):
 
 def families() -> dict:
     """``{name: (builder, example spec)}`` of every registered family."""
-    _load_builtin()
     return dict(_FAMILIES)
-
-
-def _load_builtin():
-    # The modules register their families on import.
-    from . import families as _  # noqa: F401
-    try:
-        from . import attention as _a  # noqa: F401
-    except ImportError:
-        pass
 
 
 def _convert(fname, pname, param, text):
@@ -73,13 +71,16 @@ def _convert(fname, pname, param, text):
 
 def parse_spec(spec: str):
     """Split ``'name:k=v,k=v'`` into the builder and its keyword arguments."""
-    _load_builtin()
     name, _, rest = spec.partition(":")
     name = name.strip()
     if name not in _FAMILIES:
         raise SpecError(f"unknown DAG family {name!r}; known: {', '.join(sorted(_FAMILIES))} "
                         f"(or give a .json or .hdag file)")
-    func, _ = _FAMILIES[name]
+    func, example = _FAMILIES[name]
+    if name in _BARE:
+        if not rest.strip():
+            raise SpecError(f"{name}: missing the argument after '{name}:' (example: {example})")
+        return func, {next(iter(inspect.signature(func).parameters)): rest.strip()}
     sig = inspect.signature(func)
     params = {p.name: p for p in sig.parameters.values() if p.kind is not p.VAR_KEYWORD}
     kwargs = {}
@@ -111,8 +112,6 @@ def build(spec: str):
 
 def load_dag(arg: str):
     """A DAG from a ``.json``/``.hdag`` path or a builder spec."""
-    from .io import read_dag
-
     if os.path.exists(arg) or arg.endswith((".json", ".hdag", ".hyperdag")):
         return read_dag(arg)
     return build(arg)

@@ -19,6 +19,7 @@ from numba import njit
 
 from . import rules as R
 from .moves import as_codes
+from .schedule_io import read_schedule_chunks
 
 __all__ = ["verify", "reference_verify", "Verifier"]
 
@@ -209,8 +210,6 @@ class Verifier:
 
 def _chunks(dag, schedule):
     if isinstance(schedule, (str, os.PathLike)):
-        from .schedule_io import read_schedule_chunks
-
         yield from read_schedule_chunks(schedule, dag)
     elif isinstance(schedule, Iterable) and not isinstance(schedule, (np.ndarray, list, tuple)) \
             and not hasattr(schedule, "codes"):

@@ -23,7 +23,16 @@ import time
 from dataclasses import asdict, dataclass
 
 import numpy as np
+
+from dags.attention import approx_attention_dag, attention_dag, output_error_bound, softmax_attention
 from dags.errors import PebbleError
+from dags.evaluate import block_values, evaluate
+from proofs import trivial_lower_bound
+
+from .strategies import generate_verified
+from .strategies.approx import approx_io, approx_schedule
+from .strategies.attention import flash_io, flash_memory, flash_schedule
+from .strategies.common import StrategyError
 
 __all__ = ["Point", "ExperimentError", "describe", "tail_exponent", "measure_exact", "measure_approx", "sweep",
            "fit_exponent", "crossover", "write_csv", "plot_sweep", "powers_of_two"]
@@ -73,10 +82,6 @@ def powers_of_two(lo, hi):
 
 
 def _run(generator, dag, M):
-    from proofs import trivial_lower_bound
-
-    from .strategies import generate_verified
-
     start = time.perf_counter()
     report = generate_verified(generator, dag, M)
     seconds = time.perf_counter() - start
@@ -91,10 +96,6 @@ def measure_exact(n, d, M) -> Point:
     >>> p = measure_exact(8, 2, 17); p.io == p.formula_io == 160
     True
     """
-    from dags.attention import attention_dag
-
-    from .strategies.attention import flash_io, flash_schedule
-
     dag = attention_dag(n, d)
     report, seconds, lower = _run(flash_schedule, dag, M)
     return Point(dag=dag.name, strategy="flash", n=n, d=d, g=None, M=M, moves=report.moves, loads=report.loads,
@@ -113,11 +114,6 @@ def measure_approx(n, d, g, M, *, bound_B=1.0, coefficients="chebyshev", seed=0,
     >>> p = measure_approx(16, 2, 3, 43); p.strategy, p.io == p.formula_io == 128, p.max_error < p.error_bound
     ('approx:streaming', True, True)
     """
-    from dags.attention import approx_attention_dag, output_error_bound, softmax_attention
-    from dags.evaluate import block_values, evaluate
-
-    from .strategies.approx import approx_io, approx_schedule
-
     dag = approx_attention_dag(n, d, g, bound_B=bound_B, coefficients=coefficients)
     mode, formula = approx_io(n, d, g, M)
     report, seconds, lower = _run(approx_schedule, dag, M)
@@ -162,9 +158,6 @@ def crossover(d, g, M, *, limit=1 << 20):
     >>> crossover(2, 3, 32)
     11
     """
-    from .strategies.approx import approx_io
-    from .strategies.attention import flash_io, flash_memory
-
     if M < flash_memory(2, d, 1):
         raise ValueError(f"argument 'M': FlashAttention needs M >= {flash_memory(2, d, 1)} with d = {d}, got {M}")
     for n in range(1, limit + 1):
@@ -180,10 +173,6 @@ def sweep(d, g, M, *, exact_ns, approx_ns, bound_B=1.0, coefficients="chebyshev"
     ``exponents`` (``flash`` and ``approx``) and the ``crossover`` length.
     ``progress`` (optional) is called with each point as it is measured.
     """
-    from .strategies.approx import approx_io
-    from .strategies.attention import flash_memory
-    from .strategies.common import StrategyError
-
     if M < flash_memory(2, d, 1):
         raise StrategyError(f"strategy 'flash' needs M >= {flash_memory(2, d, 1)} with d = {d}, got M = {M}")
     approx_io(1, d, g, M)  # checks d and g
@@ -214,7 +203,7 @@ def write_csv(points, path):
 
 def plot_sweep(result, path, *, title=None):
     """Log-log plot of I/O against ``n`` (both schedules and the trivial bound ``4nd``) as a PNG."""
-    try:
+    try:  # matplotlib is optional (the 'plot' extra) and heavy: loaded only to plot
         import matplotlib
 
         matplotlib.use("Agg")

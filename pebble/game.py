@@ -21,9 +21,11 @@ from __future__ import annotations
 
 import numpy as np
 
-from . import rules as R
-from .moves import COMPUTE, DELETE, KIND_CODES, KINDS, LOAD, STORE, Schedule
 from dags.errors import PebbleError
+
+from . import rules as R
+from .engine import verify
+from .moves import COMPUTE, DELETE, KINDS, KIND_CODES, LOAD, STORE, Schedule
 
 __all__ = ["Game", "IllegalMove"]
 
@@ -138,8 +140,6 @@ class Game:
 
     def report(self) -> R.Report:
         """The verifier's report on the moves so far (it re-checks them from scratch)."""
-        from .engine import verify
-
         return verify(self.dag, self.schedule, self.rules.M, variant=self.rules.variant,
                       sliding=self.rules.sliding, strict=self.rules.strict, compute_cost=self.rules.compute_cost)
 

@@ -13,6 +13,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from dags.draw import draw_dag
+
 from .game import Game
 from .moves import as_codes
 from .trace import trace
@@ -25,7 +27,7 @@ RED, BLUE = "#de2d26", "#3182bd"
 def _axes(ax, figsize, nrows=1):
     if ax is not None:
         return ax
-    try:
+    try:  # matplotlib is optional (the 'plot' extra) and heavy: loaded only to plot
         import matplotlib.pyplot as plt
     except ImportError:
         raise ImportError("plotting needs matplotlib: pip install 'pebble-io[plot]'") from None
@@ -40,8 +42,6 @@ def draw_pebbles(dag, schedule=None, step=None, *, M=None, game=None, ax=None, *
     to all of it) or a :class:`~pebble.game.Game` in progress. Red fill: red
     pebble; blue fill: blue pebble; red fill with a blue ring: both.
     """
-    from dags.draw import draw_dag
-
     if game is None:
         if schedule is None or M is None:
             raise ValueError("give a schedule and M, or a game")

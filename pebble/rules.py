@@ -32,7 +32,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from enum import IntEnum
 
-from .moves import COMPUTE, DELETE, KINDS, LOAD, STORE
+import numpy as np
+
+from .moves import COMPUTE, DELETE, KINDS, LOAD, STORE, move_text
 
 __all__ = ["Err", "Rules", "Violation", "Report", "State", "check", "apply", "undo", "DEFAULT_COMPUTE_COST"]
 
@@ -176,8 +178,6 @@ class Violation:
 
 
 def make_violation(dag, rules: Rules, index, code, err, node, extra) -> Violation:
-    from .moves import move_text
-
     err = Err(err)
     move = None if code is None else (move_text(dag, code) if 0 <= (code >> 2) < dag.num_nodes
                                       else f"{KINDS[code & 3]} {code >> 2}")
@@ -340,8 +340,6 @@ def end_violation(dag, rules: Rules, state: State, is_output_blue):
     """
     if state.pending >= 0:
         return Err.SLIDE_END, -1, state.pending
-    import numpy as np
-
     missing = np.flatnonzero(~np.asarray(is_output_blue, dtype=bool))
     if missing.size:
         return Err.GOAL, int(dag.outputs[missing[0]]), int(missing.size - 1)

@@ -34,8 +34,9 @@ import struct
 
 import numpy as np
 
-from .moves import KIND_CODES, KINDS, as_codes
 from dags.errors import PebbleError
+
+from .moves import KINDS, KIND_CODES, Schedule, as_codes
 
 __all__ = ["ScheduleFileError", "read_schedule", "read_schedule_chunks", "write_schedule", "locate_move",
            "is_binary_schedule", "moves_around", "MAGIC"]
@@ -71,8 +72,6 @@ def read_schedule_chunks(path, dag=None, *, chunk_moves=CHUNK_MOVES):
 
 def read_schedule(path, dag=None):
     """A whole schedule file as a :class:`~pebble.moves.Schedule` (for files that fit in memory)."""
-    from .moves import Schedule
-
     chunks = list(read_schedule_chunks(path, dag))
     return Schedule(np.concatenate(chunks) if chunks else np.zeros(0, np.int64))
 

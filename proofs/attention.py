@@ -12,6 +12,8 @@ import math
 
 import numpy as np
 
+from dags.attention import attention_nodes
+
 from .bound import Assumptions, Bound, register_bound
 from .partition import format_phase, loomis_whitney_work, phase_bound
 
@@ -27,7 +29,6 @@ def attention_shape(dag):
     meta = dag.meta
     if meta.get("family") != "attention":
         return None
-    from dags.attention import attention_nodes
 
     n, d = meta["n"], meta["d"]
     ids = attention_nodes(dag)

@@ -28,7 +28,9 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
+
 from dags.errors import PebbleError
+from pebble.rules import Rules
 
 __all__ = ["Assumptions", "Bound", "BoundError", "register_bound", "unregister_bound", "registered_bounds",
            "bounds_for", "best_lower", "best_upper", "brief", "game_flags", "normalize_variant"]
@@ -46,8 +48,6 @@ def game_flags(variant) -> frozenset:
     >>> sorted(game_flags("one-shot+nodel")), sorted(game_flags("base"))
     (['nodel', 'one-shot'], [])
     """
-    from pebble.rules import Rules
-
     rules = Rules.make(1, variant)
     if rules.compcost:
         raise BoundError("argument 'variant': bounds count I/O; the 'compcost' variant (which also prices "
@@ -247,8 +247,6 @@ def registered_bounds() -> dict:
 
 
 def _check_memory(dag, M, sliding):
-    from pebble.rules import Rules
-
     M = Rules.make(M).M  # a positive integer, or a ValueError naming the argument
     need = dag.min_memory(sliding=sliding)
     if M < need:

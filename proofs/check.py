@@ -1,9 +1,8 @@
 """The regression of every bound against the certified optima.
 
-The table ``proofs/data/optima.csv`` (format in :mod:`pebble.solver.table`,
-which writes it) lists optima that an exact method proved, one instance a
-line: ``spec,M,variant,optimum,methods,solver,seconds``. :func:`read_optima`
-reads any such table strictly, naming the file and line of anything wrong.
+The table ``proofs/data/optima.csv`` (format, reading and writing in
+:mod:`proofs.optima`) lists optima that an exact method proved, one instance
+a line: ``spec,M,variant,optimum,methods,solver,seconds``.
 
 :func:`check_table` holds, for every row, every applicable lower bound
 ``<=`` the optimum ``<=`` every upper bound (the verified schedules of the
@@ -16,130 +15,18 @@ something to loosen.
 
 from __future__ import annotations
 
-import csv
 import hashlib
 from dataclasses import dataclass, field
-from functools import lru_cache
-from pathlib import Path
 
 import numpy as np
 
-from pebble.solver.table import COLUMNS, TABLE_PATH as TABLE, build_instance, shared_benchmarks
+from dags import SpecError
 
-from .bound import BoundError, bounds_for, game_flags, normalize_variant
-from dags.errors import PebbleError
+from .bound import BoundError, bounds_for, game_flags
+from .optima import TABLE, Optimum, TableError, dag_for_spec, read_optima
 
-__all__ = ["TABLE", "COLUMNS", "Optimum", "Finding", "RowResult", "CheckResult", "TableError", "read_optima",
-           "dag_for_spec", "fingerprint", "find_optimum", "check_table"]
-
-
-class TableError(PebbleError, ValueError):
-    """A table of optima that cannot be read, naming the file and line."""
-
-
-@dataclass(frozen=True)
-class Optimum:
-    """One certified optimum: a row of the table."""
-
-    spec: str
-    M: int
-    variant: str
-    optimum: int
-    methods: str
-    solver: str
-    seconds: float
-    line: int
-
-    def describe(self) -> str:
-        return f"{self.spec} M={self.M} {self.variant}"
-
-    def to_dict(self) -> dict:
-        return {"spec": self.spec, "M": self.M, "variant": self.variant, "optimum": self.optimum,
-                "methods": self.methods, "solver": self.solver, "seconds": self.seconds}
-
-
-def _int_cell(path, line, column, text, minimum):
-    try:
-        value = int(text)
-    except ValueError:
-        value = None
-    if value is None or value < minimum:
-        raise TableError(f"{path} line {line}: column '{column}' must be an integer >= {minimum}, got {text!r}")
-    return value
-
-
-def _parse_row(path, line, cells) -> Optimum:
-    if len(cells) != len(COLUMNS):
-        raise TableError(f"{path} line {line}: expected {len(COLUMNS)} columns, got {len(cells)}")
-    spec, M, variant, optimum, methods, solver, seconds = cells
-    if not spec:
-        raise TableError(f"{path} line {line}: column 'spec' is empty")
-    try:
-        variant = normalize_variant(variant)
-    except ValueError as exc:
-        raise TableError(f"{path} line {line}: column 'variant': {exc}") from None
-    try:
-        secs = float(seconds)
-    except ValueError:
-        raise TableError(f"{path} line {line}: column 'seconds' must be a number, got {seconds!r}") from None
-    return Optimum(spec, _int_cell(path, line, "M", M, 1), variant, _int_cell(path, line, "optimum", optimum, 0),
-                   methods, solver, secs, line)
-
-
-def read_optima(path=None) -> list[Optimum]:
-    """The rows of a table of optima (default :data:`TABLE`), checked.
-
-    Raises :class:`TableError` naming the file and line for a missing file,
-    a wrong header, a malformed cell or a duplicated instance.
-    """
-    path = Path(path or TABLE)
-    try:
-        handle = open(path, newline="")
-    except OSError as exc:
-        raise TableError(f"cannot read the table of optima {path}: {exc.strerror or exc}") from None
-    rows, seen, header = [], {}, None
-    with handle:
-        for line, text in enumerate(handle, start=1):
-            if not text.strip() or text.lstrip().startswith("#"):
-                continue
-            cells = [c.strip() for c in next(csv.reader([text]))]
-            if header is None:
-                header = cells
-                if tuple(header) != COLUMNS:
-                    raise TableError(f"{path} line {line}: the header must be {','.join(COLUMNS)}, "
-                                     f"got {','.join(header)}")
-                continue
-            row = _parse_row(path, line, cells)
-            key = (row.spec, row.M, row.variant)
-            if key in seen:
-                raise TableError(f"{path} line {line}: {row.describe()} is already on line {seen[key]}")
-            seen[key] = line
-            rows.append(row)
-    if header is None:
-        raise TableError(f"{path}: empty file; the header must be {','.join(COLUMNS)}")
-    return rows
-
-
-def dag_for_spec(spec, benchmarks=None):
-    """The DAG a table spec names, or ``None`` for a benchmark DAG when the benchmarks folder is absent.
-
-    ``benchmarks`` replaces the shared benchmarks folder (default
-    :func:`pebble.solver.table.shared_benchmarks`).
-    """
-    if spec.startswith("osp-tiny/"):
-        folder = Path(benchmarks) if benchmarks is not None else shared_benchmarks()
-        if not folder.is_dir():
-            return None
-        if benchmarks is not None:
-            from dags import read_dag
-
-            return read_dag(folder / spec)
-    return _instance(spec)
-
-
-@lru_cache(maxsize=256)
-def _instance(spec):
-    return build_instance(spec)
+__all__ = ["Finding", "RowResult", "CheckResult", "fingerprint", "find_optimum", "check_row", "check_table",
+           "table_findings"]
 
 
 def fingerprint(dag) -> str:
@@ -155,7 +42,7 @@ def fingerprint(dag) -> str:
     return h.hexdigest()
 
 
-def find_optimum(dag, M, variant="base", *, table=None, benchmarks=None):
+def find_optimum(dag, M, variant="base", *, table=None):
     """The certified optimum of ``(dag, M, variant)`` from a table, or ``None``.
 
     Rows match by :func:`fingerprint`, so a DAG given as a file matches the
@@ -166,8 +53,8 @@ def find_optimum(dag, M, variant="base", *, table=None, benchmarks=None):
     for row in read_optima(table):
         if row.M != M or game_flags(row.variant) != flags:
             continue
-        other = dag_for_spec(row.spec, benchmarks)
-        if other is not None and other.num_nodes == dag.num_nodes and fingerprint(other) == key:
+        other = dag_for_spec(row.spec)
+        if other.num_nodes == dag.num_nodes and fingerprint(other) == key:
             return row
     return None
 
@@ -193,7 +80,7 @@ class RowResult:
     """The bounds of one row against its optimum."""
 
     row: Optimum
-    status: str  # 'ok', 'violation' or 'skipped'
+    status: str  # 'ok' or 'violation'
     lower: object = None  # best lower Bound
     upper: object = None  # best upper Bound
     bounds: list = field(default_factory=list)
@@ -218,22 +105,14 @@ class CheckResult:
     def ok(self) -> bool:
         return not self.findings
 
-    @property
-    def skipped(self) -> list:
-        return [r for r in self.rows if r.status == "skipped"]
-
     def to_dict(self) -> dict:
-        return {"table": self.table, "ok": self.ok, "checked": len(self.rows) - len(self.skipped),
-                "skipped": len(self.skipped), "findings": [f.to_dict() for f in self.findings],
+        return {"table": self.table, "ok": self.ok, "checked": len(self.rows), "findings": [f.to_dict() for f in self.findings],
                 "rows": [r.to_dict() for r in self.rows]}
 
 
-def check_row(row: Optimum, *, benchmarks=None) -> tuple[RowResult, list]:
+def check_row(row: Optimum) -> tuple[RowResult, list]:
     """Every bound that applies to one row, against its optimum."""
-    dag = dag_for_spec(row.spec, benchmarks)
-    if dag is None:
-        folder = Path(benchmarks) if benchmarks is not None else shared_benchmarks()
-        return RowResult(row, "skipped", note=f"benchmarks folder {folder} not found (set PEBBLE_SHARED)"), []
+    dag = dag_for_spec(row.spec)
     try:
         bounds = bounds_for(dag, row.M, variant=row.variant)
     except BoundError as exc:
@@ -283,7 +162,7 @@ def table_findings(rows) -> list:
     return findings
 
 
-def check_table(path=None, *, benchmarks=None, progress=None) -> CheckResult:
+def check_table(path=None, *, progress=None) -> CheckResult:
     """Hold every registered bound against every certified optimum of a table.
 
     Parameters
@@ -291,9 +170,6 @@ def check_table(path=None, *, benchmarks=None, progress=None) -> CheckResult:
     path : path, optional
         The table (default :data:`TABLE`). A missing or empty table is an
         error: a regression over nothing must not pass.
-    benchmarks : path, optional
-        The benchmarks folder (default :func:`pebble.solver.table.shared_benchmarks`); rows of
-        benchmark files are skipped, with a note, when it is absent.
     progress : callable, optional
         Called with ``(index, count, row)`` before each row.
 
@@ -309,9 +185,10 @@ def check_table(path=None, *, benchmarks=None, progress=None) -> CheckResult:
     for i, row in enumerate(rows):
         if progress is not None:
             progress(i, len(rows), row)
-        result, found = check_row(row, benchmarks=benchmarks)
+        try:
+            result, found = check_row(row)
+        except SpecError as exc:
+            raise TableError(f"{path or TABLE} line {row.line}: column 'spec': {exc}") from None
         results.append(result)
         findings.extend(found)
-    if all(r.status == "skipped" for r in results):
-        raise TableError(f"{path or TABLE}: every row was skipped ({results[0].note}); nothing was checked")
     return CheckResult(str(path or TABLE), results, findings)

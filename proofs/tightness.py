@@ -12,7 +12,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from .bound import best_lower, best_upper, bounds_for, brief
+from dags import build
+
+from .bound import best_lower, best_upper, bounds_for, brief, normalize_variant
+from .optima import TABLE, dag_for_spec, read_optima
 
 __all__ = ["GRID", "TightnessRow", "tightness_rows", "tightness_markdown", "certified_summary_markdown"]
 
@@ -78,23 +81,18 @@ def tightness_rows(grid=None, *, variant="base", table=None, certified=True, pro
     progress : callable, optional
         Called with each ``(spec, M)`` before it is computed.
     """
-    from dags import build
-
-    from .bound import normalize_variant
-    from .check import TABLE, dag_for_spec, read_optima
-
     variant = normalize_variant(variant)
     instances = [(family, spec, M, None) for family, entries in (grid or GRID).items()
                  for spec, Ms in entries for M in Ms]
     if certified and (table is not None or TABLE.exists()):
         for row in read_optima(table):
             if row.variant == variant:
-                family = "osp-tiny" if row.spec.endswith(".hdag") else row.spec.partition(":")[0]
+                family = row.spec.partition(":")[0]
                 instances.append((family, row.spec, row.M, row.optimum))
     rows = []
     for family, spec, M, optimum in instances:
         dag = dag_for_spec(spec) if optimum is not None else build(spec)
-        if dag is None or M < dag.min_memory():
+        if M < dag.min_memory():
             continue
         if progress is not None:
             progress(spec, M)

@@ -14,6 +14,9 @@ a bound.
 
 from __future__ import annotations
 
+from pebble import Verifier
+from pebble.strategies import STRATEGIES, StrategyError, schedule_chunks
+
 from .bound import Assumptions, Bound, BoundError, register_bound
 
 __all__ = ["schedule_bounds", "verified_schedule_bound"]
@@ -28,9 +31,6 @@ def verified_schedule_bound(dag, M, name, generator, **options):
     >>> b.value, b.assumptions.variant
     (20, 'one-shot')
     """
-    from pebble import Verifier
-    from pebble.strategies import StrategyError, schedule_chunks
-
     games = {v: Verifier(dag, M, variant=v) for v in ("base", "one-shot", "nodel")}
     try:
         for chunk in schedule_chunks(generator, dag, M, **options):
@@ -55,7 +55,5 @@ def verified_schedule_bound(dag, M, name, generator, **options):
 @register_bound("schedules", kind="upper")
 def schedule_bounds(dag, M):
     """The verified I/O of every strategy in ``pebble.strategies.STRATEGIES`` that accepts the DAG and M."""
-    from pebble.strategies import STRATEGIES
-
     found = (verified_schedule_bound(dag, M, name, gen) for name, gen in STRATEGIES.items())
     return [b for b in found if b is not None]

@@ -1,15 +1,10 @@
-import os
 import pathlib
+from importlib.resources import files
 
 import pytest
-
-ROOT = pathlib.Path(__file__).resolve().parent.parent
-SHARED = pathlib.Path(os.environ.get("PEBBLE_SHARED", ROOT.parent / "shared"))
-OSP_TINY = SHARED / "benchmarks" / "osp-tiny"
 
 
 @pytest.fixture
 def osp_tiny_dir():
-    if not OSP_TINY.is_dir():
-        pytest.fail(f"the osp-tiny benchmark DAGs are missing: {OSP_TINY}")
-    return OSP_TINY
+    """The folder of the osp-tiny HyperDAG files shipped in the package (``dags/data/osp_tiny``)."""
+    return pathlib.Path(str(files("dags").joinpath("data", "osp_tiny")))

@@ -7,7 +7,7 @@ import sys
 
 import pytest
 
-from proofs.check import read_optima
+from proofs.optima import read_optima
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 
@@ -31,7 +31,7 @@ def test_exact_benchmark_records_resumes_and_feeds_the_table(tmp_path):
     assert "M=3 one-shot cp-sat" not in again and "3 of 3" in again
     # The proven optima go into a table, each schedule verified again.
     table = tmp_path / "optima.csv"
-    subprocess.run([sys.executable, "-m", "pebble.solver.table", "--add-proven", str(results), "-o", str(table)],
+    subprocess.run([sys.executable, "-m", "proofs.optima", "--add-proven", str(results), "-o", str(table)],
                    capture_output=True, text=True, timeout=300, check=True, cwd=ROOT)
     assert {(o.spec, o.M, o.variant, o.optimum) for o in read_optima(table)} == {
         ("pyramid:h=3", 3, "one-shot", 11), ("pyramid:h=3", 4, "one-shot", 7), ("pyramid:h=3", 6, "one-shot", 5)}

@@ -4,7 +4,9 @@ import pytest
 
 from dags import build, write_dag
 from pebble.solver import search
-from proofs.check import TABLE, TableError, check_table, find_optimum, fingerprint, read_optima, table_findings
+from dags import PebbleError
+from proofs.check import check_table, find_optimum, fingerprint, table_findings
+from proofs.optima import TABLE, TableError, main as optima_main, read_optima
 
 HEADER = "spec,M,variant,optimum,methods,solver,seconds\n"
 INSTANCES = [("pyramid:h=3", 3, "base"), ("pyramid:h=3", 4, "base"), ("pyramid:h=3", 3, "one-shot"),
@@ -103,14 +105,30 @@ def test_the_table_is_checked_against_itself(tmp_path, optima):
     assert [f.bound for f in found] == ["base <= one-shot"]
 
 
-def test_benchmark_rows_are_skipped_without_the_benchmarks_folder(tmp_path, optima):
-    path = write_table(tmp_path / "t.csv", optima, extra="osp-tiny/instance_pregel.hdag,3,base,40,a,s,1\n")
-    result = check_table(path, benchmarks=tmp_path / "missing")
-    assert result.ok and len(result.skipped) == 1 and "not found (set PEBBLE_SHARED)" in result.skipped[0].note
-    only = tmp_path / "only.csv"
-    only.write_text(HEADER + "osp-tiny/instance_pregel.hdag,3,base,40,a,s,1\n")
-    with pytest.raises(TableError, match="every row was skipped"):
-        check_table(only, benchmarks=tmp_path / "missing")
+def test_benchmark_rows_are_checked_from_the_shipped_files(tmp_path, optima):
+    # osp:pregel M=7 one-shot: 48 (proven by CP-SAT); the DAG comes from the package data
+    path = write_table(tmp_path / "t.csv", optima, extra="osp:pregel,7,one-shot,48,cp-sat,s,1\n")
+    result = check_table(path)
+    assert result.ok and len(result.rows) == len(INSTANCES) + 1
+    row = result.rows[-1]
+    assert row.row.spec == "osp:pregel" and row.status == "ok" and row.lower.value <= 48 <= row.upper.value
+
+
+def test_a_spec_that_cannot_be_built_names_the_line(tmp_path, optima):
+    path = write_table(tmp_path / "t.csv", optima, extra="osp:pregal,7,one-shot,48,cp-sat,s,1\n")
+    with pytest.raises(TableError, match=r"t.csv line 9: column 'spec': osp: unknown osp-tiny DAG 'pregal'; "
+                                         r"known: .*pregel"):
+        check_table(path)
+
+
+def test_one_table_error_for_input_and_the_toolkit():
+    assert issubclass(TableError, PebbleError) and issubclass(TableError, ValueError)
+
+
+def test_regenerating_needs_an_output(capsys):
+    with pytest.raises(SystemExit) as exc:
+        optima_main(["--time-limit", "1"])
+    assert exc.value.code == 2 and "the following arguments are required: -o/--output" in capsys.readouterr().err
 
 
 def test_find_optimum_matches_by_structure(tmp_path, optima):
@@ -131,4 +149,5 @@ def test_the_committed_table_of_optima():
     """Every bound against every certified optimum of proofs/data/optima.csv (missing or empty fails)."""
     result = check_table(TABLE)
     assert result.ok, "\n".join(f.message for f in result.findings)
-    assert len(result.rows) - len(result.skipped) > 0
+    assert len(result.rows) == len(read_optima(TABLE)) > 0
+    assert any(r.row.spec.startswith("osp:") for r in result.rows)

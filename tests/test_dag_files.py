@@ -5,7 +5,8 @@ import json
 import numpy as np
 import pytest
 
-from dags import DAG, DAGFileError, Labels, SpecError, build, load_dag, pyramid_dag, read_dag, write_dag
+from dags import (DAG, DAGFileError, Labels, SpecError, build, families, load_dag, osp_tiny_names, osp_tiny_path,
+                  pyramid_dag, read_dag, write_dag)
 
 # (file, nodes, edges); edges counted independently as pins minus hyperedges with a pin
 OSP_TINY = [
@@ -38,6 +39,28 @@ def test_osp_tiny_loads(osp_tiny_dir, name, nodes, edges):
     assert (g.num_nodes, g.num_edges) == (nodes, edges)
     assert g.name == name[:-5]
     assert g.sources.size > 0 and g.outputs.size > 0
+
+
+def test_osp_tiny_specs_name_the_shipped_files(osp_tiny_dir):
+    names = [f[len("instance_"):-len(".hdag")] for f, _, _ in OSP_TINY]
+    assert osp_tiny_names() == sorted(names)
+    assert "osp" in families() and families()["osp"][1] == "osp:k-means"
+    for (file, nodes, edges), name in zip(OSP_TINY, names):
+        assert str(osp_tiny_path(name)) == str(osp_tiny_dir / file)
+        spec, path = build(f"osp:{name}"), read_dag(osp_tiny_dir / file)
+        assert (spec.num_nodes, spec.num_edges) == (nodes, edges)
+        assert np.array_equal(spec.indptr, path.indptr) and np.array_equal(spec.indices, path.indices)
+    assert load_dag("osp:k-means").num_nodes == 40  # a spec wherever a DAG is taken
+
+
+@pytest.mark.parametrize("spec, message", [
+    ("osp:k_means", "osp: unknown osp-tiny DAG 'k_means'; known: CG_N2_K2_nzP0d75, .*, k-means, "),
+    ("osp:instance_k-means", "unknown osp-tiny DAG 'instance_k-means'"),
+    ("osp", "osp: missing the argument after 'osp:' .example: osp:k-means."),
+])
+def test_osp_tiny_bad_names_list_the_known_ones(spec, message):
+    with pytest.raises(SpecError, match=message):
+        build(spec)
 
 
 def test_hyperdag_first_pin_is_source(tmp_path):

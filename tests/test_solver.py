@@ -13,10 +13,9 @@ from pebble.moves import STORE
 from pebble.solver import SolverError, search, solve
 from pebble.solver.plain_model import plain_solve
 from pebble.solver.symmetry import canonical_schedule, stabiliser_chain
-from pebble.solver.table import build_instance
 from pebble.solver.transition_search import generalise, reach
 from pebble.strategies import heuristic_schedule
-from proofs.check import read_optima
+from proofs.optima import certify, main as table_main, read_optima
 
 
 def test_result_fields_and_verified_schedule():
@@ -160,12 +159,10 @@ def test_table_rows():
         assert row.variant in ("base", "one-shot")
         assert set(row.methods.split("+")) <= {"cp-sat", "ideals", "steps", "search"}
         assert bool(row.solver) == ("cp-sat" in row.methods)
-        assert row.M >= build_instance(row.spec).min_memory()
+        assert row.M >= dags.build(row.spec).min_memory()
 
 
 def test_certify_proves_base_rows_twice_and_more():
-    from pebble.solver.table import certify
-
     row = certify("pyramid:h=3", dags.build("pyramid:h=3"), 4, "base", time_limit=20)
     assert (row["optimum"], row["methods"]) == (7, "cp-sat+steps+search") and row["solver"].startswith("ortools-")
     row = certify("pyramid:h=3", dags.build("pyramid:h=3"), 4, "one-shot", time_limit=20)
@@ -182,7 +179,7 @@ def _sample(rows, count):
 
 @pytest.mark.parametrize("row", _sample(read_optima(), 12), ids=lambda r: f"{r.spec}-M{r.M}-{r.variant}")
 def test_solver_reproduces_the_table(row):
-    r = solve(build_instance(row.spec), row.M, variant=row.variant, time_limit=60, searches=False)
+    r = solve(dags.build(row.spec), row.M, variant=row.variant, time_limit=60, searches=False)
     assert (r.status, r.io, r.method) == ("optimal", row.optimum, "cp-sat")
 
 
@@ -245,7 +242,7 @@ def _benchmark_results(tmp_path, spec, M, variant, *, io=None, schedule=None):
 
     from pebble.schedule_io import write_schedule
 
-    dag = build_instance(spec)
+    dag = dags.build(spec)
     r = solve(dag, M, variant=variant, time_limit=30)
     assert r.status == "optimal"
     (tmp_path / "optima").mkdir(exist_ok=True)
@@ -261,8 +258,6 @@ def _benchmark_results(tmp_path, spec, M, variant, *, io=None, schedule=None):
 
 
 def test_benchmark_optima_are_verified_again_and_added_to_the_table(tmp_path, capsys):
-    from pebble.solver.table import main as table_main
-
     table = tmp_path / "optima.csv"
     table.write_text("spec,M,variant,optimum,methods,solver,seconds\npath:n=4,2,base,2,cp-sat,ortools-9,0.01\n")
     results, r = _benchmark_results(tmp_path, "pyramid:h=3", 4, "one-shot")
@@ -277,8 +272,6 @@ def test_benchmark_optima_are_verified_again_and_added_to_the_table(tmp_path, ca
 
 
 def test_benchmark_optima_that_do_not_verify_are_refused(tmp_path, capsys):
-    from pebble.solver.table import main as table_main
-
     table = tmp_path / "optima.csv"
     table.write_text("spec,M,variant,optimum,methods,solver,seconds\n")
     # A schedule of I/O 7 recorded as an optimum of 6: refused, the results line named.
@@ -289,7 +282,7 @@ def test_benchmark_optima_that_do_not_verify_are_refused(tmp_path, capsys):
     # A schedule that does not store the output is not valid.
     codes = [int(c) for c in r.schedule.codes]
     store = max(i for i, c in enumerate(codes) if c & 3 == STORE)
-    assert build_instance("pyramid:h=3").outputs.tolist() == [codes[store] >> 2]
+    assert dags.build("pyramid:h=3").outputs.tolist() == [codes[store] >> 2]
     results, r = _benchmark_results(tmp_path, "pyramid:h=3", 4, "one-shot",
                                     schedule=Schedule(codes[:store] + codes[store + 1:]))
     assert table_main(["--add-proven", str(results), "-o", str(table)]) == 2

@@ -7,8 +7,7 @@ import pytest
 import dags
 from pebble import verify
 from pebble.solver import SolverError, ideal_search, search, solve
-from pebble.solver.table import GRID, build_instance
-from proofs.check import read_optima
+from proofs.optima import GRID, read_optima
 
 
 def random_dag(rng, n):
@@ -50,7 +49,7 @@ def _one_shot_rows():
 
 @pytest.mark.parametrize("row", list(_one_shot_rows()))
 def test_reproduces_the_one_shot_optima_of_the_table(row):
-    r = ideal_search(build_instance(row.spec), row.M, time_limit=120, max_states=4_000_000)
+    r = ideal_search(dags.build(row.spec), row.M, time_limit=120, max_states=4_000_000)
     assert (r.status, r.io) == ("optimal", row.optimum)
 
 

@@ -4,6 +4,11 @@ from __future__ import annotations
 
 import sys
 
+from proofs import best_lower, best_upper, bounds_for
+from proofs.bound import brief, normalize_variant
+from proofs.check import find_optimum
+from proofs.optima import TABLE
+
 from .common import add_dag_argument, load_dag_arg, positive_int, print_json, table
 
 
@@ -27,8 +32,6 @@ def register(sub):
 
 
 def _optimum(dag, args):
-    from proofs.check import TABLE, find_optimum
-
     if args.sliding:
         return None, "not certified (the table of optima holds games without sliding)"
     if args.table is None and not TABLE.exists():
@@ -40,9 +43,6 @@ def _optimum(dag, args):
 
 
 def run(args) -> int:
-    from proofs import best_lower, best_upper, bounds_for
-    from proofs.bound import brief, normalize_variant
-
     dag = load_dag_arg(args.dag)
     variant = normalize_variant(args.variant)
     names = None if args.only is None else [s.strip() for s in args.only.split(",") if s.strip()]

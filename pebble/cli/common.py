@@ -2,16 +2,19 @@
 
 from __future__ import annotations
 
+import argparse
 import json
 import sys
+
+import numpy as np
+
+from dags import load_dag
 
 __all__ = ["add_dag_argument", "add_game_arguments", "positive_int", "load_dag_arg", "game_kwargs", "table",
            "print_json", "split_labels"]
 
 
 def positive_int(text):
-    import argparse
-
     try:
         value = int(text)
     except ValueError:
@@ -57,8 +60,6 @@ def split_labels(text):
 
 
 def load_dag_arg(text):
-    from dags import load_dag
-
     return load_dag(text)
 
 
@@ -113,8 +114,6 @@ def print_json(obj):
 
 
 def _default(x):
-    import numpy as np
-
     if isinstance(x, np.generic):
         return x.item()
     if isinstance(x, np.ndarray):

@@ -4,6 +4,13 @@ from __future__ import annotations
 
 import time
 
+import numpy as np
+
+from dags import evaluate, families, write_dag
+from dags.attention import check_against_numpy
+from dags.draw import draw_dag
+from proofs import trivial_lower_bound
+
 from . import CommandError
 from .common import add_dag_argument, load_dag_arg, positive_int, print_json, table
 
@@ -28,8 +35,6 @@ def register(sub):
 
 
 def dag_info(dag) -> dict:
-    from proofs import trivial_lower_bound
-
     return {
         "name": dag.name,
         "nodes": dag.num_nodes,
@@ -78,8 +83,6 @@ def _convert(p):
 
 
 def _run_write(args):
-    from dags import write_dag
-
     start = time.perf_counter()
     dag = load_dag_arg(args.dag)
     seconds = time.perf_counter() - start
@@ -119,8 +122,6 @@ def _run_eval(args):
     if args.bound is not None and not args.bound > 0:
         raise CommandError(f"argument '--bound' must be a positive number, got {args.bound}")
     if dag.meta.get("family") in ("attention", "approx"):
-        from dags.attention import check_against_numpy
-
         result = check_against_numpy(dag, seed=args.seed, bound=args.bound)
         failed = any(c["ok"] is False for c in result["checks"])
         if args.json:
@@ -136,9 +137,7 @@ def _run_eval(args):
                 for c in result["checks"]]
         print(table(rows, ("reference", "max abs error", "relative error", "tolerance", "check")))
         return 1 if failed else 0
-    import numpy as np
 
-    from dags import evaluate
 
     bound = 1.0 if args.bound is None else args.bound
     values = evaluate(dag, np.random.default_rng(args.seed).uniform(-bound, bound, dag.sources.size))
@@ -166,7 +165,6 @@ def _draw(p):
 def _run_draw(args):
     if not args.output.lower().endswith((".png", ".svg", ".pdf")):
         raise CommandError(f"argument '-o/--output': expected a .png, .svg or .pdf file, got {args.output!r}")
-    from dags.draw import draw_dag
 
     dag = load_dag_arg(args.dag)
     try:
@@ -183,8 +181,6 @@ def _families(p):
 
 
 def _run_families(args):
-    from dags import families
-
     rows = []
     for name, (func, example) in sorted(families().items()):
         doc = (func.__doc__ or "").strip().splitlines()[0].replace("``", "")

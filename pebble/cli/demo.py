@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+from dags import load_dag
+from pebble.engine import verify
+from pebble.strategies import STRATEGIES, MemoryTooSmall, StrategyError
+from proofs import trivial_lower_bound
+
 from .common import positive_int, table
 
 DEFAULT_DAG = "attention:n=16,d=2"
@@ -21,11 +26,6 @@ def register(sub):
 
 
 def run(args) -> int:
-    from dags import load_dag
-    from pebble.engine import verify
-    from pebble.strategies import STRATEGIES, MemoryTooSmall, StrategyError
-    from proofs import trivial_lower_bound
-
     dag = load_dag(args.dag)
     m0 = dag.min_memory()
     Ms = args.M or (list(DEFAULT_M) if args.dag == DEFAULT_DAG else [m0, 2 * m0, 4 * m0])

@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
+import argparse
 import sys
 import time
+
+from pebble.strategies import STRATEGIES, generate_verified
+from proofs import trivial_lower_bound
 
 from .common import add_dag_argument, add_game_arguments, game_kwargs, load_dag_arg, positive_int, print_json, table
 
 
 def _strategy_arguments(p):
-    from pebble.strategies import STRATEGIES
-
     p.add_argument("strategy", metavar="STRATEGY", choices=sorted(STRATEGIES),
                    help=f"one of: {', '.join(STRATEGIES)} (see 'pebble run --help')")
     add_dag_argument(p)
@@ -23,8 +25,6 @@ def _strategy_arguments(p):
 
 
 def _strategy_help():
-    from pebble.strategies import STRATEGIES
-
     lines = ["strategies:"]
     for name, func in STRATEGIES.items():
         lines.append(f"  {name:13s} {(func.__doc__ or '').strip().splitlines()[0]}")
@@ -32,8 +32,6 @@ def _strategy_help():
 
 
 def register(sub):
-    import argparse
-
     epilog = _strategy_help()
     for name, help_text, description in (
         ("schedule", "generate a schedule with a strategy, verify it and write it to a file",
@@ -54,9 +52,6 @@ def register(sub):
 
 
 def _generate(args, output=None):
-    from pebble.strategies import STRATEGIES, generate_verified
-    from proofs import trivial_lower_bound
-
     dag = load_dag_arg(args.dag)
     options = {k: v for k, v in (("block", args.block), ("mode", args.mode)) if v is not None}
     start = time.perf_counter()

@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+import argparse
 import sys
+
+from pebble.schedule_io import write_schedule
+from pebble.solver import ideal_search, search, step_search
 
 from .common import add_dag_argument, load_dag_arg, positive_int, print_json, table
 
 
 def _positive_float(text):
-    import argparse
-
     try:
         value = float(text)
     except ValueError:
@@ -47,8 +49,7 @@ def _progress(io, lower, seconds):
 
 
 def run(args) -> int:
-    from pebble.schedule_io import write_schedule
-    from pebble.solver import ideal_search, search, solve, step_search
+    from pebble.solver import solve  # loads OR-tools (seconds): only for this command
 
     dag = load_dag_arg(args.dag)
     if args.method == "search":

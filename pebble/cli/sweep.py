@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import sys
+from dataclasses import asdict
+
+from pebble.experiments import describe, plot_sweep, powers_of_two, sweep, write_csv
 
 from .common import positive_int, print_json, table
 
@@ -33,10 +36,6 @@ def register(sub):
 
 
 def run(args) -> int:
-    from dataclasses import asdict
-
-    from pebble.experiments import describe, plot_sweep, powers_of_two, sweep, write_csv
-
     if not args.bound_B > 0:
         raise ValueError(f"argument '--bound-B' must be positive, got {args.bound_B}")
 

@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+from pebble.engine import Verifier
+from pebble.moves import move_text
+from pebble.schedule_io import locate_move, moves_around
+from proofs import trivial_lower_bound
+
 from .common import add_dag_argument, add_game_arguments, game_kwargs, load_dag_arg, print_json, table
 
 
@@ -17,10 +22,6 @@ def register(sub):
 
 
 def run(args) -> int:
-    from pebble.engine import Verifier
-    from pebble.schedule_io import locate_move
-    from proofs import trivial_lower_bound
-
     dag = load_dag_arg(args.dag)
     verifier = Verifier(dag, args.M, **game_kwargs(args, dag))
     report = verifier.check(args.schedule)
@@ -64,9 +65,6 @@ def render(report, dag, schedule_name, line, lower) -> str:
 
 def context(verifier, schedule_name, violation, *, before=3, most=12) -> str:
     """The moves before the violation and the pebbles at that point."""
-    from pebble.moves import move_text
-    from pebble.schedule_io import moves_around
-
     dag = verifier.dag
     lines = []
     if violation.index > 0 or violation.move is not None:

@@ -21,7 +21,7 @@ __all__ = ["SolveResult", "SolverError", "ideal_search", "search", "solve", "ste
 
 def __getattr__(name):
     if name == "solve":
-        from .cpsat import solve
+        from .cpsat import solve  # OR-tools takes seconds to load: only when solve is first used
 
         return solve
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -7,8 +7,11 @@ import functools
 import numpy as np
 from numba import njit
 
-from ..moves import COMPUTE, DELETE, LOAD, Schedule
 from dags.errors import PebbleError
+
+from ..engine import Verifier
+from ..moves import COMPUTE, DELETE, LOAD, Schedule
+from ..schedule_io import write_schedule
 
 __all__ = ["StrategyError", "MemoryTooSmall", "require_memory", "streamed", "schedule_chunks", "emit", "add_term",
            "outer_step", "run_kernel", "ceil_div", "generate_verified"]
@@ -119,9 +122,6 @@ def generate_verified(generator, dag, M, *, output=None, binary=None, comment=No
     >>> generate_verified(heuristic_schedule, pyramid_dag(4), 3).io
     20
     """
-    from ..engine import Verifier
-    from ..schedule_io import write_schedule
-
     checker = Verifier(dag, M, **(verify_options or {}))
 
     def checked(chunks):

@@ -1,14 +1,12 @@
-"""The certified table of optima: ``proofs/data/optima.csv``, and the command that regenerates it.
+"""The certified table of optima: ``proofs/data/optima.csv``, read, written and regenerated.
 
 Format
 ------
 CSV with a header and one row per instance, columns in this order:
 
 ``spec``
-    A builder spec accepted by :func:`dags.build` (``pyramid:h=4``), or
-    ``osp-tiny/<file>.hdag`` for the OneStopParallel DAGs, resolved against
-    the shared benchmarks folder (``../shared/benchmarks`` from the
-    repository root, or ``$PEBBLE_SHARED/benchmarks``).
+    A builder spec accepted by :func:`dags.build`: ``pyramid:h=4``, or
+    ``osp:k-means`` for the osp-tiny DAGs shipped in :mod:`dags`.
 ``M``
     Red pebbles.
 ``variant``
@@ -28,31 +26,48 @@ CSV with a header and one row per instance, columns in this order:
 ``seconds``
     Wall time of the fastest proof, on the machine that wrote the table.
 
-Regenerate with ``python -m pebble.solver.table`` (``--help`` for the
-options). Each optimum's schedule is checked by the verifier before its row
-is written. Optima proven by long runs of the exact benchmark
+:func:`read_optima` reads a table back, checking every cell, and names the
+file and line of anything wrong (:class:`TableError`). The installed table is
+:data:`TABLE`, found through :mod:`importlib.resources`.
+
+Regenerate with ``python -m proofs.optima --output PATH`` (``--help`` for the
+options); the table is written to ``PATH`` only, never into the installed
+package (``-o proofs/data/optima.csv`` in a checkout replaces the table
+there). Each optimum's schedule is checked by the verifier before its row is
+written. Optima proven by long runs of the exact benchmark
 (``benchmarks/exact.py``, which saves each proven schedule) are added with
-``--add-proven benchmarks/results/exact.jsonl``: each saved schedule is
-verified again and its I/O must equal the recorded optimum and bound; the
-rows of other instances are kept. :func:`proofs.check.read_optima` reads the
-table back, checking every cell, and tests every lower bound against it.
+``--add-proven benchmarks/results/exact.jsonl --output PATH``: each saved
+schedule is verified again and its I/O must equal the recorded optimum and
+bound; the rows already in ``PATH`` (when it exists) are kept.
 """
 
 from __future__ import annotations
 
 import argparse
 import csv
-import os
+import json
 import pathlib
 import sys
 import time
-from dags.errors import PebbleError
+from dataclasses import dataclass
+from functools import lru_cache
+from importlib.resources import files
 
-__all__ = ["COLUMNS", "GRID", "TABLE_PATH", "TableError", "build_instance", "certify", "instance_memories", "main",
-           "proven_rows", "shared_benchmarks"]
+from dags import build, osp_tiny_names
+from dags.errors import PebbleError
+from pebble.engine import verify
+from pebble.schedule_io import read_schedule
+from pebble.solver import search, step_search
+from pebble.solver.steps import MAX_NODES as STEPS_MAX_NODES
+
+from .bound import normalize_variant
+
+__all__ = ["COLUMNS", "GRID", "TABLE", "Optimum", "TableError", "certify", "dag_for_spec", "instance_memories",
+           "main", "proven_rows", "read_optima", "write_optima"]
 
 COLUMNS = ("spec", "M", "variant", "optimum", "methods", "solver", "seconds")
-TABLE_PATH = pathlib.Path(__file__).resolve().parents[2] / "proofs" / "data" / "optima.csv"
+#: The installed table (a :class:`pathlib.Path` for a package installed as files).
+TABLE = files(__package__).joinpath("data", "optima.csv")
 
 # Small instances of every family; each at its smallest feasible M, one more, and twice it.
 GRID = (
@@ -72,18 +87,104 @@ OSP_VARIANTS = ("one-shot",)  # the game the benchmark runs them in (benchmarks/
 SEARCH_NODES = 21
 
 
-def shared_benchmarks() -> pathlib.Path:
-    """The shared benchmarks folder (``$PEBBLE_SHARED/benchmarks``, default ``../shared/benchmarks``)."""
-    root = pathlib.Path(__file__).resolve().parents[2]
-    return pathlib.Path(os.environ.get("PEBBLE_SHARED", root.parent / "shared")) / "benchmarks"
+class TableError(PebbleError, ValueError):
+    """A table of optima, or a results file to add to one, that cannot be used; names the file and line."""
 
 
-def build_instance(spec: str):
-    """The DAG of a table spec: a builder spec or ``osp-tiny/<file>.hdag``."""
-    from dags import build, read_dag
+@dataclass(frozen=True)
+class Optimum:
+    """One certified optimum: a row of the table."""
 
-    if spec.startswith("osp-tiny/"):
-        return read_dag(shared_benchmarks() / spec)
+    spec: str
+    M: int
+    variant: str
+    optimum: int
+    methods: str
+    solver: str
+    seconds: float
+    line: int
+
+    def describe(self) -> str:
+        return f"{self.spec} M={self.M} {self.variant}"
+
+    def to_dict(self) -> dict:
+        return {"spec": self.spec, "M": self.M, "variant": self.variant, "optimum": self.optimum,
+                "methods": self.methods, "solver": self.solver, "seconds": self.seconds}
+
+
+def _int_cell(path, line, column, text, minimum):
+    try:
+        value = int(text)
+    except ValueError:
+        value = None
+    if value is None or value < minimum:
+        raise TableError(f"{path} line {line}: column '{column}' must be an integer >= {minimum}, got {text!r}")
+    return value
+
+
+def _parse_row(path, line, cells) -> Optimum:
+    if len(cells) != len(COLUMNS):
+        raise TableError(f"{path} line {line}: expected {len(COLUMNS)} columns, got {len(cells)}")
+    spec, M, variant, optimum, methods, solver, seconds = cells
+    if not spec:
+        raise TableError(f"{path} line {line}: column 'spec' is empty")
+    try:
+        variant = normalize_variant(variant)
+    except ValueError as exc:
+        raise TableError(f"{path} line {line}: column 'variant': {exc}") from None
+    try:
+        secs = float(seconds)
+    except ValueError:
+        raise TableError(f"{path} line {line}: column 'seconds' must be a number, got {seconds!r}") from None
+    return Optimum(spec, _int_cell(path, line, "M", M, 1), variant, _int_cell(path, line, "optimum", optimum, 0),
+                   methods, solver, secs, line)
+
+
+def read_optima(path=None) -> list[Optimum]:
+    """The rows of a table of optima (default :data:`TABLE`), checked.
+
+    Raises :class:`TableError` naming the file and line for a missing file,
+    a wrong header, a malformed cell or a duplicated instance.
+    """
+    path = pathlib.Path(path or TABLE)
+    try:
+        handle = open(path, newline="")
+    except OSError as exc:
+        raise TableError(f"cannot read the table of optima {path}: {exc.strerror or exc}") from None
+    rows, seen, header = [], {}, None
+    with handle:
+        for line, text in enumerate(handle, start=1):
+            if not text.strip() or text.lstrip().startswith("#"):
+                continue
+            cells = [c.strip() for c in next(csv.reader([text]))]
+            if header is None:
+                header = cells
+                if tuple(header) != COLUMNS:
+                    raise TableError(f"{path} line {line}: the header must be {','.join(COLUMNS)}, "
+                                     f"got {','.join(header)}")
+                continue
+            row = _parse_row(path, line, cells)
+            key = (row.spec, row.M, row.variant)
+            if key in seen:
+                raise TableError(f"{path} line {line}: {row.describe()} is already on line {seen[key]}")
+            seen[key] = line
+            rows.append(row)
+    if header is None:
+        raise TableError(f"{path}: empty file; the header must be {','.join(COLUMNS)}")
+    return rows
+
+
+def write_optima(path, rows) -> None:
+    """Write table rows (dicts with the :data:`COLUMNS`) to ``path``."""
+    with open(path, "w", newline="", encoding="utf-8") as f:
+        writer = csv.DictWriter(f, fieldnames=COLUMNS, lineterminator="\n")
+        writer.writeheader()
+        writer.writerows(rows)
+
+
+@lru_cache(maxsize=256)
+def dag_for_spec(spec: str):
+    """The DAG a table spec names, built once per spec."""
     return build(spec)
 
 
@@ -95,9 +196,9 @@ def instance_memories(dag) -> list[int]:
 
 def certify(spec, dag, M, variant, *, time_limit, search_nodes=SEARCH_NODES):
     """A table row for one instance, or ``None`` if no method proved its optimum in time."""
-    from . import search, solve, step_search
-    from .steps import MAX_NODES as STEPS_MAX_NODES
-    from .cpsat import SOLVER_VERSION
+    # OR-tools is heavy: it is imported only when a table is regenerated.
+    from pebble.solver import solve
+    from pebble.solver.cpsat import SOLVER_VERSION
 
     proofs = []
     # In the base game the CP-SAT model and the step search each give their own proof.
@@ -129,11 +230,6 @@ def proven_rows(results):
     A line that is not a results row, or names a schedule that cannot be read,
     raises :class:`TableError` naming the file and line.
     """
-    import json
-
-    from ..engine import verify
-    from ..schedule_io import read_schedule
-
     results = pathlib.Path(results)
     rows = {}
     with open(results, encoding="utf-8") as f:
@@ -149,7 +245,7 @@ def proven_rows(results):
             if r.get("method") != "cp-sat" or r.get("status") != "optimal" or "proved_by" not in r:
                 continue  # not a proof of solve's, or one that does not say what proved it
             try:
-                dag = build_instance(r["instance"])
+                dag = dag_for_spec(r["instance"])
                 report = verify(dag, read_schedule(results.parent / r["schedule"], dag), r["M"], variant=r["variant"])
             except KeyError as e:
                 raise TableError(f"{results}:{line_number}: the row has no {e}") from None
@@ -169,14 +265,8 @@ def proven_rows(results):
     return list(rows.values())
 
 
-class TableError(PebbleError, ValueError):
-    """A results file that cannot be added to the table."""
-
-
 def _merge(path, new_rows):
-    """The rows of the table at ``path`` with ``new_rows`` added (an instance already there must agree)."""
-    from proofs.check import read_optima
-
+    """The rows of the table at ``path`` (if any) with ``new_rows`` added (an instance already there must agree)."""
     old = {}
     if pathlib.Path(path).exists():
         for o in read_optima(path):
@@ -191,22 +281,17 @@ def _merge(path, new_rows):
     return list(old.values())
 
 
-def _write(path, rows):
-    with open(path, "w", newline="", encoding="utf-8") as f:
-        writer = csv.DictWriter(f, fieldnames=COLUMNS, lineterminator="\n")
-        writer.writeheader()
-        writer.writerows(rows)
-
-
 def main(argv=None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m pebble.solver.table", description=__doc__.split("\n\n")[0])
-    parser.add_argument("-o", "--output", default=str(TABLE_PATH), help="CSV to write (default: %(default)s)")
+    parser = argparse.ArgumentParser(prog="python -m proofs.optima", description=__doc__.split("\n\n")[0])
+    parser.add_argument("-o", "--output", required=True,
+                        help="CSV to write (in a checkout, proofs/data/optima.csv replaces the table there)")
     parser.add_argument("--time-limit", type=float, default=60.0, help="seconds per instance and method")
     parser.add_argument("--osp", action="store_true",
                         help="add the osp-tiny DAGs at the smallest M and twice it, one-shot")
     parser.add_argument("--osp-time-limit", type=float, default=600.0, help="seconds per osp-tiny instance")
     parser.add_argument("--add-proven", metavar="RESULTS",
-                        help="only add the optima proven in a benchmarks/exact.py results file to the table")
+                        help="only add the optima proven in a benchmarks/exact.py results file to the table "
+                             "at --output (created if absent)")
     args = parser.parse_args(argv)
     if args.add_proven:
         try:
@@ -214,17 +299,17 @@ def main(argv=None) -> int:
         except (TableError, OSError) as e:
             print(f"error: {e}", file=sys.stderr)
             return 2
-        _write(args.output, rows)
+        write_optima(args.output, rows)
         print(f"wrote {args.output}: {len(rows)} proven optima", file=sys.stderr)
         return 0
     specs = list(GRID)
     if args.osp:
-        specs += [f"osp-tiny/{p.name}" for p in sorted((shared_benchmarks() / "osp-tiny").glob("*.hdag"))]
+        specs += [f"osp:{name}" for name in osp_tiny_names()]
     rows, start = [], time.perf_counter()
     for spec in specs:
-        dag = build_instance(spec)
+        dag = dag_for_spec(spec)
         memories = instance_memories(dag)
-        osp = spec.startswith("osp-tiny/")
+        osp = spec.startswith("osp:")
         if osp:
             memories = [memories[0], 2 * memories[0]]
         variants, limit = (OSP_VARIANTS, args.osp_time_limit) if osp else (VARIANTS, args.time_limit)
@@ -235,7 +320,7 @@ def main(argv=None) -> int:
                 print(f"{spec} M={M} {variant}: {status}", file=sys.stderr, flush=True)
                 if row is not None:
                     rows.append(row)
-    _write(args.output, rows)
+    write_optima(args.output, rows)
     print(f"wrote {args.output}: {len(rows)} proven optima in {time.perf_counter() - start:.0f} s", file=sys.stderr)
     return 0
 
