@@ -339,12 +339,12 @@ class _Results:
         if path is not None:
             path = pathlib.Path(path)
             path.parent.mkdir(parents=True, exist_ok=True)
-            self.file = open(path, "a+", encoding="utf-8")
-            self.file.seek(0, os.SEEK_END)
-            if self.file.tell() > 0:
-                self.file.seek(self.file.tell() - 1)
-                if self.file.read(1) != "\n":  # after a line cut short
-                    self.file.write("\n")
+            if path.exists():  # drop a last line cut short by a kill: its job runs again
+                data = path.read_bytes()
+                if data and not data.endswith(b"\n"):
+                    with open(path, "r+b") as f:
+                        f.truncate(data.rfind(b"\n") + 1)
+            self.file = open(path, "a", encoding="utf-8")
 
     def write(self, row):
         if self.file is not None:
@@ -463,7 +463,12 @@ def _died(job, attempts, why):
 
 def _run_local(pending, workers, build, task, record):
     """One single-process pool per slot, so that a dead worker names the one job it was running."""
-    context = multiprocessing.get_context("forkserver" if sys.platform.startswith("linux") else "spawn")
+    if sys.platform.startswith("linux"):
+        context = multiprocessing.get_context("forkserver")
+        # Imported once in the server, which starts no thread, instead of once per worker process.
+        context.set_forkserver_preload(["pebble.batch", "pebble.engine", "pebble.strategies", "proofs"])
+    else:
+        context = multiprocessing.get_context("spawn")
     queue = list(reversed(pending))  # popped from the end: in order
     attempts = {}
     running = {}  # future -> (job, pool)
@@ -537,7 +542,7 @@ def _run_dask(pending, scheduler, build, task, record):
 
     old = client.run_on_scheduler(allowed_failures, 0)
     attempts, jobs = {}, {}
-    futures = distributed.as_completed()
+    futures = distributed.as_completed(loop=client.loop)
 
     def submit(job):
         attempts[job] = attempts.get(job, 0) + 1
