@@ -39,6 +39,8 @@ SOLVE_METHODS = ("cp-sat", "ideals", "steps", "search")
 DASK_EXTRA = "pip install 'pebble-io[dask]'"
 # A job is tried this many times in all when its worker process dies under it.
 ATTEMPTS = 2
+# Seconds between two redraws of the progress while no job finishes.
+TICK = 1.0
 
 
 class BatchError(PebbleError, ValueError):
@@ -398,8 +400,8 @@ def run_jobs(jobs, *, workers=None, scheduler=None, results_path=None, progress=
         JSON-lines file: jobs with a row there are skipped, and each new row
         is appended as its job finishes.
     progress : callable, optional
-        ``progress(done, total, errors, elapsed, final=False)`` after each job,
-        e.g. :class:`ProgressBar`.
+        ``progress(done, total, errors, elapsed, final=False)``, at the start,
+        after each job and about once a second, e.g. :class:`ProgressBar`.
     build : callable, optional
         ``spec -> DAG`` (default :func:`dags.load_dag`), a module-level function
         so that workers can import it; the table of optima passes its own for
@@ -434,25 +436,28 @@ def run_jobs(jobs, *, workers=None, scheduler=None, results_path=None, progress=
     counts = {"done": 0, "errors": 0}
     start = time.perf_counter()
 
+    def tick(final=False):
+        if progress is not None:
+            progress(counts["done"], len(pending), counts["errors"], time.perf_counter() - start, final=final)
+
     def record(job, outcome, attempts):
         row = checked_row(job, outcome, dags[job.spec], attempts)
         results.write(row)
         rows[job.key()] = row
         counts["done"] += 1
         counts["errors"] += row["status"] == "error"
-        if progress is not None:
-            progress(counts["done"], len(pending), counts["errors"], time.perf_counter() - start)
+        tick()
 
     try:
         if pending:
+            tick()
             if scheduler is None:
-                _run_local(pending, workers or os.cpu_count() or 1, build, task, record)
+                _run_local(pending, workers or os.cpu_count() or 1, build, task, record, tick)
             else:
-                _run_dask(pending, scheduler, build, task, record)
+                _run_dask(pending, scheduler, build, task, record, tick)
+            tick(final=True)
     finally:
         results.close()
-    if progress is not None and pending:
-        progress(counts["done"], len(pending), counts["errors"], time.perf_counter() - start, final=True)
     return [rows[j.key()] for j in jobs if j.key() in rows]
 
 
@@ -461,7 +466,7 @@ def _died(job, attempts, why):
             "worker": None, "seconds": None}
 
 
-def _run_local(pending, workers, build, task, record):
+def _run_local(pending, workers, build, task, record, tick):
     """One single-process pool per slot, so that a dead worker names the one job it was running."""
     if sys.platform.startswith("linux"):
         context = multiprocessing.get_context("forkserver")
@@ -484,7 +489,9 @@ def _run_local(pending, workers, build, task, record):
         for _ in range(min(workers, len(queue))):
             start(None)
         while running:
-            finished, _ = cf.wait(running, return_when=cf.FIRST_COMPLETED)
+            finished, _ = cf.wait(running, timeout=TICK, return_when=cf.FIRST_COMPLETED)
+            if not finished:
+                tick()
             for future in finished:
                 job, pool = running.pop(future)
                 try:
@@ -526,7 +533,7 @@ def require_dask():
     return distributed
 
 
-def _run_dask(pending, scheduler, build, task, record):
+def _run_dask(pending, scheduler, build, task, record, tick):
     distributed = require_dask()
     own = isinstance(scheduler, str)
     try:
@@ -553,19 +560,24 @@ def _run_dask(pending, scheduler, build, task, record):
     try:
         for job in pending:
             submit(job)
-        for future in futures:
-            job = jobs.pop(future)
-            if future.status == "finished":
-                record(job, future.result(), attempts[job])
-            else:
-                exc = future.exception()
-                if isinstance(exc, distributed.KilledWorker) and attempts[job] < ATTEMPTS:
-                    submit(job)
-                elif isinstance(exc, distributed.KilledWorker):
-                    record(job, _died(job, attempts[job], "worker lost"), attempts[job])
+        while not futures.is_empty():
+            if not futures.has_ready():
+                time.sleep(TICK / 4)
+                tick()
+                continue
+            for future in futures.next_batch(block=False):  # a retry joins the same loop
+                job = jobs.pop(future)
+                if future.status == "finished":
+                    record(job, future.result(), attempts[job])
                 else:
-                    record(job, {"status": "error", "reason": f"{type(exc).__name__}: {exc}"}, attempts[job])
-            future.release()
+                    exc = future.exception()
+                    if isinstance(exc, distributed.KilledWorker) and attempts[job] < ATTEMPTS:
+                        submit(job)
+                    elif isinstance(exc, distributed.KilledWorker):
+                        record(job, _died(job, attempts[job], "worker lost"), attempts[job])
+                    else:
+                        record(job, {"status": "error", "reason": f"{type(exc).__name__}: {exc}"}, attempts[job])
+                future.release()
     finally:
         for future in jobs:
             future.cancel()

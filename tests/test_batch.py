@@ -5,6 +5,7 @@ they must be (verified rows, exact strategy I/O), never by time.
 """
 
 import functools
+import io
 import json
 import os
 import signal
@@ -15,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from pebble.batch import Job, read_results, run_jobs
+from pebble.batch import Job, ProgressBar, read_results, run_jobs
 from pebble.cli import main
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
@@ -188,3 +189,23 @@ def test_ctrl_c_keeps_finished_rows_and_exits_130(tmp_path):
     rows = read_results(out)
     assert 1 <= len(rows) < 4
     assert all(r["status"] == "ok" and r["io"] == heuristic_io(r["spec"], r["M"]) for r in rows if r["command"] == "run")
+
+
+class _Terminal(io.StringIO):
+    def isatty(self):
+        return True
+
+
+def test_progress_redraws_on_a_terminal_and_prints_lines_elsewhere():
+    screen, log = _Terminal(), io.StringIO()
+    for stream in (screen, log):
+        bar = ProgressBar(stream, every=10.0)
+        for done, elapsed in ((0, 0.0), (1, 2.0), (2, 12.5)):
+            bar(done, 4, 0, elapsed)
+        bar(4, 4, 1, 20.0, final=True)
+    assert screen.getvalue().count("\r") == 4 and screen.getvalue().endswith("4/4 jobs, 1 errors, 0:00:20 elapsed, "
+                                                                             "0:00:00 left\n")
+    assert "2/4 jobs, 0 errors, 0:00:12 elapsed, 0:00:12 left" in screen.getvalue()
+    lines = log.getvalue().splitlines()  # at 0 s, 12.5 s (10 s later) and the final line; not at 2 s
+    assert [line.split(",")[0] for line in lines] == ["batch: 0/4 jobs", "batch: 2/4 jobs", "batch: 4/4 jobs"]
+    assert "\r" not in log.getvalue()
