@@ -455,9 +455,10 @@ def run_jobs(jobs, *, workers=None, scheduler=None, results_path=None, progress=
                 _run_local(pending, workers or os.cpu_count() or 1, build, task, record, tick)
             else:
                 _run_dask(pending, scheduler, build, task, record, tick)
-            tick(final=True)
     finally:
         results.close()
+        if pending:  # also on Ctrl-C: the last counts, and the terminal's line ended
+            tick(final=True)
     return [rows[j.key()] for j in jobs if j.key() in rows]
 
 
