@@ -16,7 +16,7 @@ from dags.errors import PebbleError
 __all__ = ["main", "CommandError"]
 
 # Subcommand modules, in the order `pebble --help` lists them.
-COMMANDS = ["demo", "verify", "dag", "schedule", "sweep", "bound", "bounds", "solve"]
+COMMANDS = ["demo", "verify", "dag", "schedule", "sweep", "bound", "bounds", "solve", "batch"]
 
 
 class CommandError(PebbleError, ValueError):
