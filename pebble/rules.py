@@ -29,8 +29,11 @@ then they are accepted and counted like any other move of their kind.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 from enum import IntEnum
+
+from dags.errors import ArgumentError
 
 from .moves import COMPUTE, DELETE, KINDS, LOAD, STORE
 
@@ -86,17 +89,25 @@ class Rules:
             except (TypeError, ValueError):
                 ok = False
             if not ok:
-                raise ValueError(f"argument 'M' must be a positive integer, got {M!r}")
+                raise ArgumentError(f"argument 'M' must be a positive integer, got {M!r}")
             M = int(M)
         parts = [p.strip() for p in str(variant).split("+")]
         unknown = [p for p in parts if p not in VARIANTS]
         if unknown:
-            raise ValueError(f"argument 'variant': unknown variant {unknown[0]!r}; "
+            raise ArgumentError(f"argument 'variant': unknown variant {unknown[0]!r}; "
                              f"accepted: {', '.join(VARIANTS)} (or several joined by '+')")
-        if not compute_cost > 0:
-            raise ValueError(f"argument 'compute_cost' must be positive, got {compute_cost!r}")
-        return cls(M=M, one_shot="one-shot" in parts, nodel="nodel" in parts, compcost="compcost" in parts,
-                   compute_cost=float(compute_cost), sliding=bool(sliding), strict=bool(strict))
+        compcost = "compcost" in parts
+        if compcost:  # the cost matters only in the compcost variant
+            try:
+                cost = float(compute_cost)
+            except (TypeError, ValueError):
+                cost = float("nan")
+            if not (math.isfinite(cost) and cost > 0):
+                raise ArgumentError(f"argument 'compute_cost' must be a finite positive number, got {compute_cost!r}")
+        else:
+            cost = DEFAULT_COMPUTE_COST
+        return cls(M=M, one_shot="one-shot" in parts, nodel="nodel" in parts, compcost=compcost,
+                   compute_cost=cost, sliding=bool(sliding), strict=bool(strict))
 
     @property
     def variant(self) -> str:

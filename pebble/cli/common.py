@@ -5,8 +5,8 @@ from __future__ import annotations
 import json
 import sys
 
-__all__ = ["add_dag_argument", "add_game_arguments", "positive_int", "load_dag_arg", "game_kwargs", "table",
-           "print_json", "split_labels"]
+__all__ = ["add_dag_argument", "add_game_arguments", "positive_int", "positive_float", "load_dag_arg", "game_kwargs", "table",
+           "print_json", "split_labels", "require_extra", "require_suffix"]
 
 
 def positive_int(text):
@@ -18,6 +18,20 @@ def positive_int(text):
         raise argparse.ArgumentTypeError(f"must be a positive integer, got {text!r}") from None
     if value <= 0:
         raise argparse.ArgumentTypeError(f"must be a positive integer, got {value}")
+    return value
+
+
+def positive_float(text):
+    """A finite number > 0 (``inf``, ``nan`` and ``1e309`` are refused: they cannot be printed as JSON)."""
+    import argparse
+    import math
+
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"must be a positive number, got {text!r}") from None
+    if not (math.isfinite(value) and value > 0):
+        raise argparse.ArgumentTypeError(f"must be a finite positive number, got {text!r}")
     return value
 
 
@@ -37,7 +51,7 @@ def add_game_arguments(parser, *, memory_required=True):
                         help="accept redundant moves (load of a red node, ...) instead of reporting them")
     parser.add_argument("--outputs", metavar="LABELS",
                         help="comma-separated nodes that must end blue (default: the DAG's outputs)")
-    parser.add_argument("--compute-cost", type=float, default=1e-3, metavar="EPS",
+    parser.add_argument("--compute-cost", type=positive_float, default=1e-3, metavar="EPS",
                         help="cost of a compute in the compcost variant (default: 0.001)")
 
 
@@ -56,6 +70,24 @@ def split_labels(text):
     return [s for s in out if s]
 
 
+def require_extra(module, argument, extra="plot"):
+    """Refuse ``argument`` before any work is done when the optional ``module`` is not installed."""
+    import importlib.util
+
+    from . import CommandError
+
+    if importlib.util.find_spec(module) is None:
+        raise CommandError(f"argument '{argument}' needs {module}: pip install 'pebble-io[{extra}]'")
+
+
+def require_suffix(path, suffixes, argument):
+    """Refuse an output file whose extension the writer does not write, naming those it does."""
+    from . import CommandError
+
+    if not str(path).lower().endswith(tuple(suffixes)):
+        raise CommandError(f"argument '{argument}': cannot write {path!r}; supported: {', '.join(suffixes)}")
+
+
 def load_dag_arg(text):
     from dags import load_dag
 
@@ -63,14 +95,19 @@ def load_dag_arg(text):
 
 
 def game_kwargs(args, dag):
+    from . import CommandError
+
     outputs = None
-    if args.outputs:
+    if args.outputs is not None:
         outputs = []
         for name in split_labels(args.outputs):
             try:
                 outputs.append(dag.node(name))
             except KeyError:
-                raise ValueError(f"argument '--outputs': unknown node {name!r}") from None
+                raise CommandError(f"argument '--outputs': unknown node {name!r}") from None
+        if not outputs:
+            raise CommandError(f"argument '--outputs': no node given ({args.outputs!r}); "
+                               f"leave the option out for the DAG's outputs")
     return dict(variant=args.variant, sliding=args.sliding, strict=not args.lenient, outputs=outputs,
                 compute_cost=args.compute_cost)
 
@@ -108,7 +145,8 @@ def _is_number(s):
 
 
 def print_json(obj):
-    json.dump(obj, sys.stdout, indent=2, default=_default)
+    # allow_nan=False: Infinity and NaN are not JSON; a non-finite number here is a defect.
+    json.dump(obj, sys.stdout, indent=2, default=_default, allow_nan=False)
     sys.stdout.write("\n")
 
 

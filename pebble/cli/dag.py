@@ -5,7 +5,7 @@ from __future__ import annotations
 import time
 
 from . import CommandError
-from .common import add_dag_argument, load_dag_arg, positive_int, print_json, table
+from .common import add_dag_argument, load_dag_arg, positive_int, print_json, require_extra, require_suffix, table
 
 # `pebble dag` subcommands: name -> (help, register function)
 SUBCOMMANDS = {}
@@ -78,8 +78,9 @@ def _convert(p):
 
 
 def _run_write(args):
-    from dags import write_dag
+    from dags.io import WRITE_SUFFIXES, write_dag
 
+    require_suffix(args.output, WRITE_SUFFIXES, "-o/--output")
     start = time.perf_counter()
     dag = load_dag_arg(args.dag)
     seconds = time.perf_counter() - start
@@ -164,15 +165,12 @@ def _draw(p):
 
 
 def _run_draw(args):
-    if not args.output.lower().endswith((".png", ".svg", ".pdf")):
-        raise CommandError(f"argument '-o/--output': expected a .png, .svg or .pdf file, got {args.output!r}")
     from dags.draw import draw_dag
 
+    require_suffix(args.output, (".png", ".svg", ".pdf"), "-o/--output")
+    require_extra("matplotlib", "-o/--output")
     dag = load_dag_arg(args.dag)
-    try:
-        draw_dag(dag, args.output, max_nodes=args.max_nodes)
-    except ImportError as exc:
-        raise CommandError(str(exc)) from None
+    draw_dag(dag, args.output, max_nodes=args.max_nodes)
     print(f"wrote {args.output}: {dag.num_nodes} nodes, {dag.num_edges} edges")
     return 0
 

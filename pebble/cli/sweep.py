@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import sys
 
-from .common import positive_int, print_json, table
+from .common import positive_float, positive_int, print_json, require_extra, require_suffix, table
 
 
 def register(sub):
@@ -22,7 +22,7 @@ def register(sub):
                    help="largest n for exact attention (default: 1024; 4096 needs about 10 GB)")
     p.add_argument("--max-n-approx", type=positive_int, default=16384, help="largest n for the approximate DAG "
                                                                              "(default: 16384)")
-    p.add_argument("-B", "--bound-B", type=float, default=1.0, help="entries of Q, K, V in [-B, B] (default: 1)")
+    p.add_argument("-B", "--bound-B", type=positive_float, default=1.0, help="entries of Q, K, V in [-B, B] (default: 1)")
     p.add_argument("--coefficients", choices=("taylor", "chebyshev"), default="chebyshev",
                    help="polynomial approximation of exp (default: chebyshev)")
     p.add_argument("--seed", type=int, default=0, help="random inputs (default: 0)")
@@ -37,8 +37,9 @@ def run(args) -> int:
 
     from pebble.experiments import describe, plot_sweep, powers_of_two, sweep, write_csv
 
-    if not args.bound_B > 0:
-        raise ValueError(f"argument '--bound-B' must be positive, got {args.bound_B}")
+    if args.plot:  # before the sweep, not after it
+        require_suffix(args.plot, (".png",), "--plot")
+        require_extra("matplotlib", "--plot")
 
     def progress(p):
         err = f", error {p.max_error:.3g}" if p.max_error is not None else ""
