@@ -5,7 +5,7 @@ from __future__ import annotations
 import time
 
 from . import CommandError
-from .common import add_dag_argument, load_dag_arg, positive_int, print_json, require_extra, require_suffix, table
+from .common import add_dag_argument, load_dag_arg, positive_int, print_json, require_suffix, table
 
 # `pebble dag` subcommands: name -> (help, register function)
 SUBCOMMANDS = {}
@@ -168,9 +168,11 @@ def _run_draw(args):
     from dags.draw import draw_dag
 
     require_suffix(args.output, (".png", ".svg", ".pdf"), "-o/--output")
-    require_extra("matplotlib", "-o/--output")
     dag = load_dag_arg(args.dag)
-    draw_dag(dag, args.output, max_nodes=args.max_nodes)
+    try:
+        draw_dag(dag, args.output, max_nodes=args.max_nodes)
+    except ImportError as exc:  # matplotlib, an optional extra; the message says how to install it
+        raise CommandError(str(exc)) from None
     print(f"wrote {args.output}: {dag.num_nodes} nodes, {dag.num_edges} edges")
     return 0
 
