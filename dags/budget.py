@@ -5,7 +5,7 @@ A builder spec such as ``pyramid:h=100000`` or a DAG file whose header claims
 reader and builder estimates the bytes it is about to allocate and compares
 them with :func:`memory_limit`: the environment variable
 ``PEBBLE_MEMORY_LIMIT`` (bytes, or with a ``K``/``M``/``G``/``T`` suffix), else
-half of the machine's physical memory. Text files are read in lines of at
+half of the machine's physical memory (or of the process's address-space limit). Text files are read in lines of at
 most :data:`MAX_LINE` characters, so one endless line costs a bounded read.
 """
 
@@ -29,7 +29,7 @@ _SUFFIX = {"": 1, "K": 1 << 10, "M": 1 << 20, "G": 1 << 30, "T": 1 << 40}
 
 
 def memory_limit() -> int:
-    """The budget in bytes: ``PEBBLE_MEMORY_LIMIT`` if set, else half the physical memory."""
+    """The budget in bytes: ``PEBBLE_MEMORY_LIMIT`` if set, else half the physical memory or ``RLIMIT_AS``."""
     text = os.environ.get("PEBBLE_MEMORY_LIMIT", "").strip()
     if text:
         unit = text[-1].upper() if text[-1].isalpha() else ""
@@ -43,9 +43,18 @@ def memory_limit() -> int:
                                 f"500000000, got {text!r}")
         return int(value)
     try:
-        return os.sysconf("SC_PHYS_PAGES") * os.sysconf("SC_PAGE_SIZE") // 2
+        physical = os.sysconf("SC_PHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
     except (ValueError, OSError, AttributeError):  # no sysconf: assume a small machine
-        return 2 << 30
+        physical = 4 << 30
+    try:  # a process limit on address space (ulimit -v) lowers the budget too
+        import resource
+
+        soft = resource.getrlimit(resource.RLIMIT_AS)[0]
+        if soft != resource.RLIM_INFINITY:
+            physical = min(physical, soft)
+    except (ImportError, OSError, ValueError):
+        pass
+    return physical // 2
 
 
 def estimated_bytes(nodes, edges=None) -> float:

@@ -23,7 +23,7 @@ import time
 from dataclasses import asdict, dataclass
 
 import numpy as np
-from dags.errors import PebbleError
+from dags.errors import ArgumentError, PebbleError
 
 __all__ = ["Point", "ExperimentError", "describe", "tail_exponent", "measure_exact", "measure_approx", "sweep",
            "fit_exponent", "crossover", "write_csv", "plot_sweep", "powers_of_two"]
@@ -140,7 +140,7 @@ def fit_exponent(ns, ios) -> float:
     2.0
     """
     if len(ns) < 2:
-        raise ValueError("argument 'ns': an exponent needs at least two lengths")
+        raise ArgumentError("argument 'ns': an exponent needs at least two lengths")
     return float(np.polyfit(np.log(np.asarray(ns, float)), np.log(np.asarray(ios, float)), 1)[0])
 
 
@@ -166,7 +166,7 @@ def crossover(d, g, M, *, limit=1 << 20):
     from .strategies.attention import flash_io, flash_memory
 
     if M < flash_memory(2, d, 1):
-        raise ValueError(f"argument 'M': FlashAttention needs M >= {flash_memory(2, d, 1)} with d = {d}, got {M}")
+        raise ArgumentError(f"argument 'M': FlashAttention needs M >= {flash_memory(2, d, 1)} with d = {d}, got {M}")
     for n in range(1, limit + 1):
         if approx_io(n, d, g, M)[1] < flash_io(n, d, M):
             return n

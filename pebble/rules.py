@@ -29,7 +29,6 @@ then they are accepted and counted like any other move of their kind.
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass, field
 from enum import IntEnum
 
@@ -40,6 +39,7 @@ from .moves import COMPUTE, DELETE, KINDS, LOAD, STORE
 __all__ = ["Err", "Rules", "Violation", "Report", "State", "check", "apply", "undo", "DEFAULT_COMPUTE_COST"]
 
 DEFAULT_COMPUTE_COST = 1e-3
+MAX_COMPUTE_COST = 1e12
 VARIANTS = ("base", "one-shot", "nodel", "compcost")
 
 
@@ -102,8 +102,9 @@ class Rules:
                 cost = float(compute_cost)
             except (TypeError, ValueError):
                 cost = float("nan")
-            if not (math.isfinite(cost) and cost > 0):
-                raise ArgumentError(f"argument 'compute_cost' must be a finite positive number, got {compute_cost!r}")
+            if not 0 < cost <= MAX_COMPUTE_COST:  # also refuses nan; the cap keeps every total finite
+                raise ArgumentError(f"argument 'compute_cost' must be a number in (0, {MAX_COMPUTE_COST:g}], "
+                                    f"got {compute_cost!r}")
         else:
             cost = DEFAULT_COMPUTE_COST
         return cls(M=M, one_shot="one-shot" in parts, nodel="nodel" in parts, compcost=compcost,

@@ -39,8 +39,15 @@ def version() -> str:
         return __version__
 
 
+class Parser(argparse.ArgumentParser):
+    """argparse with usage errors on one line (the full usage is one ``--help`` away)."""
+
+    def error(self, message):
+        self.exit(USAGE_ERROR, f"{self.prog}: error: {' '.join(message.split())} (see '{self.prog} --help')\n")
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = Parser(
         prog="pebble",
         description="The red-blue pebble game: build DAGs, verify schedules, count I/O, bound it.",
     )
