@@ -12,7 +12,7 @@ import math
 import os
 
 from .budget import check_budget
-from .errors import PebbleError
+from .errors import PebbleError, SizeError
 
 __all__ = ["SpecError", "family", "families", "parse_spec", "build", "load_dag", "estimated_nodes"]
 
@@ -139,7 +139,9 @@ def build(spec: str):
         return func(**kwargs)
     except SpecError:
         raise
-    except ValueError as exc:  # the builders' argument checks (and SizeError from the builder)
+    except SizeError as exc:  # the builder's block-by-block budget check
+        raise SizeError(f"{spec}: {exc}") from None
+    except ValueError as exc:  # the builders' argument checks
         raise SpecError(f"{spec}: {exc}") from None
 
 

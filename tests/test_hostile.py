@@ -184,4 +184,81 @@ def test_license_matches_pyproject():
     root = Path(__file__).parents[1]
     text = (root / "LICENSE").read_text()
     assert "Apache License" in text and "Version 2.0, January 2004" in text and "END OF TERMS AND CONDITIONS" in text
-    assert "Apache-2.0" in (root / "pyproject.toml").read_text()
+    pyproject = (root / "pyproject.toml").read_text()
+    assert 'license = "Apache-2.0"' in pyproject and 'license-files = ["LICENSE"]' in pyproject
+
+
+# -- the library, at the source of each defect --------------------------------
+
+def test_labels_that_a_schedule_file_cannot_hold_are_refused():
+    from dags import DAG, Labels
+    from dags.labels import LabelError
+
+    for names, message in [(["a", "b", "x", "x#1"], "contains '#'"), (["a", "a", "c", "d"], "used twice"),
+                           (["a", "b", "c", "0"], "looks like node id 0"), (["a", "b ", "c", "d"], "whitespace"),
+                           (["a", "b\n", "c", "d"], "line break")]:
+        with pytest.raises(LabelError, match=message):
+            DAG.from_edges(4, [(0, 2), (1, 2), (2, 3)], labels=Labels(names=names))
+    # a name equal to its own id is harmless (networkx graphs on 0..N-1)
+    g = DAG.from_edges(3, [(0, 2), (1, 2)], labels=Labels(names=["0", "b", "c"]))
+    assert g.node("0") == 0 and g.node("c") == 2
+
+
+def test_text_schedule_round_trips_through_labels(tmp_path):
+    from dags import DAG, Labels
+    from pebble import read_schedule, verify, write_schedule
+
+    g = DAG.from_edges(4, [(0, 2), (1, 2), (2, 3)], labels=Labels(names=["a", "b", "x", "x+1"]), outputs=[2])
+    moves = ["load a", "load b", "compute x", "store x"]
+    path = tmp_path / "s.txt"
+    write_schedule(path, moves, g)
+    back = read_schedule(path, g)
+    assert verify(g, back, 3).valid and back.codes.tolist() == verify_codes(g, moves)
+    wrong = ["load a", "load b", "compute x", "store x+1"]
+    write_schedule(path, wrong, g)
+    assert not verify(g, path, 3).valid and not verify(g, wrong, 3).valid
+
+
+def verify_codes(g, moves):
+    from pebble import Schedule
+
+    return Schedule.from_moves(moves, g).codes.tolist()
+
+
+def test_api_arguments():
+    from dags import pyramid_dag
+    from dags.errors import ArgumentError
+    from pebble import reference_verify, verify
+
+    g = pyramid_dag(1)
+    moves = ["load p0[0]", "load p0[1]", "compute p1[0]", "store p1[0]"]
+    assert verify(g, moves, 3, compute_cost=0).valid  # the cost is ignored outside compcost
+    with pytest.raises(ArgumentError, match="compute_cost"):
+        verify(g, moves, 3, variant="compcost", compute_cost=0)
+    with pytest.raises(ArgumentError, match="compute_cost"):
+        verify(g, moves, 3, variant="compcost", compute_cost=float("inf"))
+    for check in (verify, reference_verify):
+        big = check(g, moves, 2 ** 70)  # more pebbles than nodes never bind; the report keeps M as given
+        assert big.valid and big.M == 2 ** 70 and big.io == 3
+        with pytest.raises(ArgumentError, match="'outputs' is empty"):
+            check(g, moves, 3, outputs=[])
+        with pytest.raises(ArgumentError, match="unknown node 'zz'"):
+            check(g, moves, 3, outputs=["zz"])
+    assert not verify(g, moves[:2], 2 ** 70).valid
+
+
+def test_memory_limit_setting(monkeypatch):
+    from dags import build
+    from dags.budget import memory_limit
+    from dags.errors import ArgumentError, SizeError
+
+    monkeypatch.setenv("PEBBLE_MEMORY_LIMIT", "1M")
+    assert memory_limit() == 1 << 20
+    with pytest.raises(SizeError, match=r"pyramid:h=300 would have 4.5e\+04 nodes \(about 5.82 MB\); the limit is 1.05 MB"):
+        build("pyramid:h=300")
+    with pytest.raises(SizeError, match="at block"):  # no closed form: the builder checks block by block
+        build("approx:n=256,d=2,g=2")
+    assert build("pyramid:h=10").num_nodes == 66
+    monkeypatch.setenv("PEBBLE_MEMORY_LIMIT", "lots")
+    with pytest.raises(ArgumentError, match="PEBBLE_MEMORY_LIMIT"):
+        memory_limit()
