@@ -5,20 +5,25 @@ from __future__ import annotations
 import json
 import sys
 
-__all__ = ["add_dag_argument", "add_game_arguments", "positive_int", "positive_float", "load_dag_arg", "game_kwargs", "table",
+__all__ = ["add_dag_argument", "add_game_arguments", "positive_int", "seed_int", "positive_float", "load_dag_arg", "game_kwargs", "table",
            "print_json", "split_labels", "require_extra", "require_suffix"]
 
 
-def positive_int(text):
+def positive_int(text, *, minimum=1, what="a positive integer"):
     import argparse
 
     try:
         value = int(text)
     except ValueError:
-        raise argparse.ArgumentTypeError(f"must be a positive integer, got {text!r}") from None
-    if value <= 0:
-        raise argparse.ArgumentTypeError(f"must be a positive integer, got {value}")
+        raise argparse.ArgumentTypeError(f"must be {what}, got {text!r}") from None
+    if value < minimum:
+        raise argparse.ArgumentTypeError(f"must be {what}, got {value}")
     return value
+
+
+def seed_int(text):
+    """A random seed: an integer >= 0 (numpy refuses negative seeds)."""
+    return positive_int(text, minimum=0, what="a non-negative integer")
 
 
 def positive_float(text):

@@ -5,7 +5,7 @@ from __future__ import annotations
 import time
 
 from . import CommandError
-from .common import add_dag_argument, load_dag_arg, positive_int, print_json, require_suffix, table
+from .common import add_dag_argument, load_dag_arg, positive_int, print_json, require_suffix, seed_int, table
 
 # `pebble dag` subcommands: name -> (help, register function)
 SUBCOMMANDS = {}
@@ -108,7 +108,7 @@ def _fmt(v):
 @subcommand("eval", "evaluate a DAG on random inputs; attention DAGs are checked against numpy")
 def _eval(p):
     add_dag_argument(p)
-    p.add_argument("--seed", type=int, default=0, help="seed of the random inputs (default: 0)")
+    p.add_argument("--seed", type=seed_int, default=0, help="seed of the random inputs (default: 0)")
     p.add_argument("--bound", type=float, metavar="B",
                    help="inputs uniform in [-B, B] (default: the approximate DAG's B, else 1)")
     p.add_argument("--json", action="store_true", help="print one JSON object")

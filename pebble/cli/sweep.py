@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import sys
 
-from .common import positive_float, positive_int, print_json, require_extra, require_suffix, table
+from .common import positive_float, positive_int, print_json, require_extra, require_suffix, seed_int, table
 
 
 def register(sub):
@@ -25,7 +25,7 @@ def register(sub):
     p.add_argument("-B", "--bound-B", type=positive_float, default=1.0, help="entries of Q, K, V in [-B, B] (default: 1)")
     p.add_argument("--coefficients", choices=("taylor", "chebyshev"), default="chebyshev",
                    help="polynomial approximation of exp (default: chebyshev)")
-    p.add_argument("--seed", type=int, default=0, help="random inputs (default: 0)")
+    p.add_argument("--seed", type=seed_int, default=0, help="random inputs (default: 0)")
     p.add_argument("--csv", metavar="FILE", help="write every point as CSV")
     p.add_argument("--plot", metavar="FILE", help="write a log-log plot (PNG; needs matplotlib)")
     p.add_argument("--json", action="store_true", help="print one JSON object")
