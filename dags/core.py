@@ -115,6 +115,9 @@ class DAG:
             arr = getattr(self, attr)
             if arr is not None and arr.shape != (n,):
                 raise DAGError(f"{attr} has {arr.size} entries for {n} nodes")
+            if arr is not None and not np.isfinite(arr).all():
+                v = int(np.flatnonzero(~np.isfinite(arr))[0])
+                raise DAGError(f"{attr} of node {v} is {arr[v]}, not a finite number")
         if outputs is None:
             self._outputs = None
         else:

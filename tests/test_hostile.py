@@ -105,11 +105,20 @@ def test_keyboard_interrupt_is_130(monkeypatch, capsys):
     assert run_cli(["dag", "info", "pyramid:h=1"], capsys)[0] == 130
 
 
-def test_json_output_refuses_non_finite_numbers(capsys):
+def test_json_output_is_strict(capsys):
+    import numpy as np
+
     from pebble.cli.common import print_json
 
-    with pytest.raises(ValueError):
-        print_json({"cost": float("inf")})
+    print_json({"a": float("inf"), "b": [np.float64("nan"), 1.5], "c": np.array([np.inf, 2.0]), "d": np.int64(3)})
+    assert json.loads(capsys.readouterr().out, parse_constant=pytest.fail) == {"a": None, "b": [None, 1.5],
+                                                                               "c": [None, 2.0], "d": 3}
+
+
+def test_evaluation_bound_is_refused_beyond_what_numpy_draws(capsys):
+    code, _, err = run_cli(["dag", "eval", "tree:h=3", "--bound", "1e308", "--json"], capsys)
+    check_clean(code, err)
+    assert code == 2 and "argument '--bound' must be a positive number at most 1e+100, got 1e+308" in err
 
 
 # -- in a subprocess, under an address-space limit ----------------------------

@@ -150,9 +150,25 @@ def _is_number(s):
 
 
 def print_json(obj):
-    # allow_nan=False: Infinity and NaN are not JSON; a non-finite number here is a defect.
-    json.dump(obj, sys.stdout, indent=2, default=_default, allow_nan=False)
+    """Print ``obj`` as strict JSON: a non-finite number (an overflowed value) prints as ``null``."""
+    json.dump(_finite(obj), sys.stdout, indent=2, default=_default, allow_nan=False)
     sys.stdout.write("\n")
+
+
+def _finite(x):
+    import math
+
+    import numpy as np
+
+    if isinstance(x, (float, np.floating)):
+        return float(x) if math.isfinite(x) else None
+    if isinstance(x, dict):
+        return {k: _finite(v) for k, v in x.items()}
+    if isinstance(x, (list, tuple)):
+        return [_finite(v) for v in x]
+    if isinstance(x, np.ndarray) and x.dtype.kind == "f":
+        return [_finite(v) for v in x.tolist()]
+    return x
 
 
 def _default(x):

@@ -7,6 +7,8 @@ import time
 from . import CommandError
 from .common import add_dag_argument, load_dag_arg, positive_int, print_json, require_suffix, seed_int, table
 
+MAX_BOUND = 1e100  # random inputs in [-B, B]: numpy cannot draw from wider ranges
+
 # `pebble dag` subcommands: name -> (help, register function)
 SUBCOMMANDS = {}
 
@@ -117,8 +119,8 @@ def _eval(p):
 
 def _run_eval(args):
     dag = load_dag_arg(args.dag)
-    if args.bound is not None and not args.bound > 0:
-        raise CommandError(f"argument '--bound' must be a positive number, got {args.bound}")
+    if args.bound is not None and not 0 < args.bound <= MAX_BOUND:
+        raise CommandError(f"argument '--bound' must be a positive number at most {MAX_BOUND:g}, got {args.bound}")
     if dag.meta.get("family") in ("attention", "approx"):
         from dags.attention import check_against_numpy
 
