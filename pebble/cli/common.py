@@ -2,16 +2,21 @@
 
 from __future__ import annotations
 
+import argparse
+import importlib.util
 import json
+import math
 import sys
+
+import numpy as np
+
+from . import CommandError
 
 __all__ = ["add_dag_argument", "add_game_arguments", "positive_int", "seed_int", "positive_float", "load_dag_arg", "game_kwargs", "table",
            "print_json", "split_labels", "require_extra", "require_suffix"]
 
 
 def positive_int(text, *, minimum=1, what="a positive integer"):
-    import argparse
-
     try:
         value = int(text)
     except ValueError:
@@ -28,9 +33,6 @@ def seed_int(text):
 
 def positive_float(text):
     """A finite number > 0 (``inf``, ``nan`` and ``1e309`` are refused: they cannot be printed as JSON)."""
-    import argparse
-    import math
-
     try:
         value = float(text)
     except ValueError:
@@ -77,18 +79,12 @@ def split_labels(text):
 
 def require_extra(module, argument, extra="plot"):
     """Refuse ``argument`` before any work is done when the optional ``module`` is not installed."""
-    import importlib.util
-
-    from . import CommandError
-
     if importlib.util.find_spec(module) is None:
         raise CommandError(f"argument '{argument}' needs {module}: pip install 'pebble-io[{extra}]'")
 
 
 def require_suffix(path, suffixes, argument):
     """Refuse an output file whose extension the writer does not write, naming those it does."""
-    from . import CommandError
-
     if not str(path).lower().endswith(tuple(suffixes)):
         raise CommandError(f"argument '{argument}': cannot write {path!r}; supported: {', '.join(suffixes)}")
 
@@ -100,8 +96,6 @@ def load_dag_arg(text):
 
 
 def game_kwargs(args, dag):
-    from . import CommandError
-
     outputs = None
     if args.outputs is not None:
         outputs = []
@@ -156,10 +150,6 @@ def print_json(obj):
 
 
 def _finite(x):
-    import math
-
-    import numpy as np
-
     if isinstance(x, (float, np.floating)):
         return float(x) if math.isfinite(x) else None
     if isinstance(x, dict):
@@ -172,8 +162,6 @@ def _finite(x):
 
 
 def _default(x):
-    import numpy as np
-
     if isinstance(x, np.generic):
         return x.item()
     if isinstance(x, np.ndarray):
