@@ -95,6 +95,21 @@ def test_internal_error_is_exit_3_with_one_line(monkeypatch, capsys):
     assert err == "pebble: internal error: KeyError: 'oops' (set PEBBLE_DEBUG=1 for the traceback)\n"
 
 
+def test_defect_raised_on_purpose_is_exit_3_and_debug_shows_the_traceback(monkeypatch, capsys):
+    import pebble.cli.dag
+    from pebble.experiments import ExperimentError
+
+    def rejected(dag):
+        raise ExperimentError("the verifier rejects a generated schedule")
+
+    monkeypatch.setattr(pebble.cli.dag, "dag_info", rejected)
+    code, _, err = run_cli(["dag", "info", "pyramid:h=1"], capsys)
+    assert code == 3 and err.startswith("pebble: internal error: ExperimentError: the verifier rejects")
+    monkeypatch.setenv("PEBBLE_DEBUG", "1")
+    with pytest.raises(ExperimentError):
+        main(["dag", "info", "pyramid:h=1"])
+
+
 def test_keyboard_interrupt_is_130(monkeypatch, capsys):
     import pebble.cli.dag
 

@@ -78,6 +78,8 @@ def main(argv=None) -> int:
     except PebbleError as exc:
         if debug:
             raise
+        if exc.exit_code == INTERNAL_ERROR:  # raised on purpose, but a defect of the toolkit all the same
+            return _internal_error(exc)
         print(f"pebble: error: {_one_line(exc)}", file=sys.stderr)
         return exc.exit_code
     except OSError as exc:
@@ -89,9 +91,13 @@ def main(argv=None) -> int:
     except Exception as exc:  # a defect of the toolkit: say so, never as a failed check
         if debug:
             raise
-        print(f"pebble: internal error: {type(exc).__name__}: {_one_line(exc)} "
-              f"(set PEBBLE_DEBUG=1 for the traceback)", file=sys.stderr)
-        return INTERNAL_ERROR
+        return _internal_error(exc)
+
+
+def _internal_error(exc) -> int:
+    print(f"pebble: internal error: {type(exc).__name__}: {_one_line(exc)} (set PEBBLE_DEBUG=1 for the traceback)",
+          file=sys.stderr)
+    return INTERNAL_ERROR
 
 
 def _one_line(exc) -> str:
