@@ -83,7 +83,7 @@ def main(argv=None) -> int:
         f"load average {load[0]:.2f} at the start (the machine is shared, so times vary).", "",
         f"{len(jobs)} solves (`pebble.solver.solve`, one solver thread each, {args.time_limit:g} s limit); each "
         "run starts its own worker processes, so the times include their start-up.", "",
-        f"| workers | wall s |", "|---:|---:|", f"| 1 | {t1:.1f} |", f"| {args.workers} | {t2:.1f} |", "",
+        "| workers | wall s |", "|---:|---:|", f"| 1 | {t1:.1f} |", f"| {args.workers} | {t2:.1f} |", "",
         f"Speed-up: **{t1 / t2:.2f}x**. The runs agree: "
         + ("yes (same optimum where both proved it; every lower bound at most the other run's I/O)." if not bad
            else "no: " + "; ".join(bad)), "",

@@ -14,6 +14,7 @@ from math import prod
 
 import numpy as np
 
+from .budget import check_budget
 from .core import DAG, OP_CODES
 from .labels import Labels
 
@@ -43,7 +44,9 @@ class Builder:
         self._parts = []  # (start, shape, op code, operand ids (size, k) or None, any id -1?, coef, const)
 
     def _allocate(self, name, shape):
-        ids = self.upcoming(tuple(int(s) for s in shape))
+        shape = tuple(int(s) for s in shape)
+        check_budget(f"the DAG (at block {name!r})", self.num_nodes + prod(shape))
+        ids = self.upcoming(shape)
         self._blocks.append((name, self.num_nodes, ids.shape))
         self.num_nodes += ids.size
         return ids

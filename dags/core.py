@@ -31,7 +31,7 @@ from functools import cached_property
 import numpy as np
 
 from . import _kernels
-from .labels import Labels
+from .labels import LabelError, Labels
 from .errors import PebbleError
 
 __all__ = ["DAG", "DAGError", "OPS", "OP_CODES"]
@@ -115,6 +115,9 @@ class DAG:
             arr = getattr(self, attr)
             if arr is not None and arr.shape != (n,):
                 raise DAGError(f"{attr} has {arr.size} entries for {n} nodes")
+            if arr is not None and not np.isfinite(arr).all():
+                v = int(np.flatnonzero(~np.isfinite(arr))[0])
+                raise DAGError(f"{attr} of node {v} is {arr[v]}, not a finite number")
         if outputs is None:
             self._outputs = None
         else:
@@ -122,10 +125,13 @@ class DAG:
             bad = out[(out < 0) | (out >= n)]
             if bad.size:
                 raise DAGError(f"output {int(bad[0])} is not a node (the DAG has {n} nodes)")
+            if out.size == 0 and n:
+                raise DAGError("the output set is empty: every schedule would pebble it "
+                               "(leave outputs out for every sink)")
             self._outputs = np.unique(out)
         try:
             self.labels.check_against(n)
-        except ValueError as exc:
+        except LabelError as exc:
             raise DAGError(str(exc)) from None
         if validate:
             self.validate()
@@ -313,12 +319,15 @@ class DAG:
     def from_networkx(cls, graph, *, outputs=None, name=None):
         """Convert a ``networkx.DiGraph``.
 
-        Nodes are numbered in ``graph.nodes`` order; a node's label is its
+        Nodes are numbered in ``graph.nodes`` order (integer nodes ``0..N-1``
+        keep their ids); a node's label is its
         ``label`` attribute or ``str(node)``; an ``op`` attribute is used when
         present. Outputs are the nodes listed in ``outputs``, else those with
         a true ``output`` attribute, else every sink.
         """
         nodes = list(graph.nodes)
+        if all(type(u) is int for u in nodes) and set(nodes) == set(range(len(nodes))):
+            nodes.sort()  # integer nodes 0..N-1 keep their ids
         index = {u: i for i, u in enumerate(nodes)}
         edges = [(index[u], index[v]) for v in nodes for u in graph.predecessors(v)]
         names = [str(graph.nodes[u].get("label", u)) for u in nodes]

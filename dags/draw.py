@@ -12,6 +12,7 @@ from __future__ import annotations
 import numpy as np
 
 from .core import DAG
+from .errors import ArgumentError
 
 __all__ = ["layered_layout", "draw_dag"]
 
@@ -47,7 +48,7 @@ def draw_dag(dag: DAG, path=None, *, ax=None, max_nodes: int = MAX_NODES, colors
     DAGs of more than ``max_nodes`` nodes (a drawing of them would be unreadable).
     """
     if dag.num_nodes > max_nodes:
-        raise ValueError(f"{dag.name or 'the DAG'} has {dag.num_nodes} nodes; drawing is for at most {max_nodes} "
+        raise ArgumentError(f"{dag.name or 'the DAG'} has {dag.num_nodes} nodes; drawing is for at most {max_nodes} "
                          f"(raise the limit with max_nodes / --max-nodes)")
     try:  # matplotlib is optional (the 'plot' extra) and heavy: loaded only to draw
         from matplotlib.figure import Figure

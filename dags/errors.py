@@ -9,10 +9,18 @@ defect of the toolkit itself (a generated schedule the verifier rejected).
 
 from __future__ import annotations
 
-__all__ = ["PebbleError"]
+__all__ = ["PebbleError", "ArgumentError", "SizeError"]
 
 
 class PebbleError(Exception):
     """An error the toolkit raises on purpose; its message names what is wrong and where."""
 
     exit_code = 2
+
+
+class ArgumentError(PebbleError, ValueError):
+    """An argument outside its domain (``M``, a cost, an output set); the message names it."""
+
+
+class SizeError(PebbleError, ValueError):
+    """A DAG or file too large for the memory budget; the message gives the estimate and the limit."""

@@ -26,15 +26,19 @@ hyperedge is its source; it has an edge to every other pin.
 from __future__ import annotations
 
 import json
+import math
 import os
+from array import array
 
 import numpy as np
 
+from .budget import bounded_lines, check_budget, memory_limit
 from .core import DAG, DAGError, OPS
-from .labels import Labels
-from .errors import PebbleError
+from .errors import PebbleError, SizeError
+from .labels import LabelError, Labels
 
-__all__ = ["DAGFileError", "read_dag", "write_dag", "read_json", "write_json", "read_hyperdag", "write_dot"]
+__all__ = ["DAGFileError", "WRITE_SUFFIXES", "read_dag", "write_dag", "read_json", "write_json", "read_hyperdag",
+           "write_dot", "check_regular_file"]
 
 FORMAT_NAME = "pebble-dag"
 FORMAT_VERSION = 1
@@ -44,11 +48,26 @@ class DAGFileError(PebbleError, ValueError):
     """A DAG file that cannot be read; the message names the file (and line)."""
 
 
+WRITE_SUFFIXES = (".json", ".dot", ".gv")
+# A parsed JSON DAG holds Python objects of up to this many bytes per byte of file.
+_JSON_BYTES_PER_BYTE = 24
+_MAX_INT_DIGITS = 19  # node ids and counts fit in int64
+
+
+def check_regular_file(path, error):
+    """Raise ``error`` naming ``path`` unless it is an existing regular file."""
+    if not os.path.exists(path):
+        raise error(f"{path}: no such file")
+    if os.path.isdir(path):
+        raise error(f"{path}: is a directory, not a file")
+    if not os.path.isfile(path):
+        raise error(f"{path}: not a regular file")
+
+
 def read_dag(path) -> DAG:
     """Read a ``.json`` (pebble-dag) or ``.hdag`` (HyperDAG) file."""
     path = os.fspath(path)
-    if not os.path.isfile(path):
-        raise DAGFileError(f"{path}: no such file")
+    check_regular_file(path, DAGFileError)
     if path.endswith(".json"):
         return read_json(path)
     if path.endswith((".hdag", ".hyperdag", ".txt")):
@@ -59,12 +78,14 @@ def read_dag(path) -> DAG:
 
 
 def write_dag(dag: DAG, path) -> None:
-    """Write ``dag`` as JSON (``.json``) or DOT (``.dot``/``.gv``)."""
+    """Write ``dag`` as JSON (``.json``) or DOT (``.dot``/``.gv``); any other extension is refused."""
     path = os.fspath(path)
-    if path.endswith((".dot", ".gv")):
+    if path.lower().endswith((".dot", ".gv")):
         write_dot(dag, path)
-    else:
+    elif path.lower().endswith(".json"):
         write_json(dag, path)
+    else:
+        raise DAGFileError(f"{path}: cannot write this file type; supported: {', '.join(WRITE_SUFFIXES)}")
 
 
 # -- JSON ----------------------------------------------------------------
@@ -95,7 +116,7 @@ def dag_to_json(dag: DAG) -> dict:
 
 def write_json(dag: DAG, path) -> None:
     with open(path, "w") as f:
-        json.dump(dag_to_json(dag), f, separators=(",", ":"), default=_json_default)
+        json.dump(dag_to_json(dag), f, separators=(",", ":"), default=_json_default, allow_nan=False)
         f.write("\n")
 
 
@@ -108,6 +129,7 @@ def _json_default(x):
 
 
 def dag_from_json(obj, where="JSON") -> DAG:
+    """A DAG from a parsed pebble-dag object; every field is checked before it is used."""
     def fail(msg):
         raise DAGFileError(f"{where}: {msg}")
 
@@ -121,34 +143,82 @@ def dag_from_json(obj, where="JSON") -> DAG:
     if not isinstance(preds, list):
         fail("'preds' must be a list of predecessor lists")
     n = obj.get("num_nodes", len(preds))
-    if not isinstance(n, int) or n != len(preds):
-        fail(f"'num_nodes' is {n!r} but 'preds' has {len(preds)} entries")
+    if not _is_int(n):
+        fail(f"'num_nodes' must be an integer, got {n!r}")
+    if n != len(preds):
+        fail(f"'num_nodes' is {n} but 'preds' has {len(preds)} entries")
     counts = []
     flat = []
     for v, p in enumerate(preds):
-        if not isinstance(p, list) or not all(isinstance(u, int) and not isinstance(u, bool) for u in p):
-            fail(f"preds[{v}] must be a list of integer node ids")
+        if not isinstance(p, list) or not all(_is_int(u) and 0 <= u < n for u in p):
+            fail(f"preds[{v}] must be a list of node ids in 0..{n - 1}")
         counts.append(len(p))
         flat.extend(p)
+    check_budget(where, n, len(flat))
+    ops = obj.get("ops")
+    if ops is not None and not (isinstance(ops, list) and all(isinstance(o, str) for o in ops)):
+        fail("'ops' must be a list of operation names")
+    outputs = obj.get("outputs")
+    if outputs is not None and not (isinstance(outputs, list) and all(_is_int(u) for u in outputs)):
+        fail("'outputs' must be a list of node ids")
+    for attr in ("coef", "const"):
+        values = obj.get(attr)
+        if values is not None and not (isinstance(values, list) and all(
+                isinstance(x, (int, float)) and not isinstance(x, bool) and math.isfinite(x) for x in values)):
+            fail(f"'{attr}' must be a list of finite numbers")
+    name = obj.get("name", "")
+    if not isinstance(name, str):
+        fail(f"'name' must be a string, got {name!r}")
+    meta = obj.get("meta")
+    if meta is not None and not isinstance(meta, dict):
+        fail(f"'meta' must be an object, got {meta!r}")
     indptr = np.concatenate([[0], np.cumsum(np.asarray(counts, dtype=np.int64))])
     try:
         labels = Labels.from_json(obj["labels"]) if "labels" in obj else None
-        return DAG(indptr, np.asarray(flat, dtype=np.int64), ops=obj.get("ops"), outputs=obj.get("outputs"),
-                   labels=labels, coef=obj.get("coef"), const=obj.get("const"), name=obj.get("name", ""),
-                   meta=obj.get("meta"))
-    except (DAGError, ValueError, TypeError) as exc:
+        return DAG(indptr, np.asarray(flat, dtype=np.int64), ops=ops, outputs=outputs, labels=labels,
+                   coef=obj.get("coef"), const=obj.get("const"), name=name, meta=meta)
+    except (DAGError, LabelError) as exc:
         fail(str(exc))
 
 
+def _is_int(x) -> bool:
+    """A JSON integer that fits in int64 (not a bool)."""
+    return isinstance(x, int) and not isinstance(x, bool) and -(1 << 63) <= x < 1 << 63
+
+
+def _parse_int(text):
+    if len(text.lstrip("-")) > _MAX_INT_DIGITS:
+        raise _BadNumber(f"integer of {len(text)} digits (at most {_MAX_INT_DIGITS})")
+    return int(text)
+
+
+def _parse_constant(text):
+    raise _BadNumber(f"{text} is not a finite number")
+
+
+class _BadNumber(ValueError):
+    """A number the JSON parser must not turn into an object."""
+
+
 def read_json(path) -> DAG:
+    path = os.fspath(path)
+    size = os.path.getsize(path)
+    if size * _JSON_BYTES_PER_BYTE > memory_limit():
+        raise SizeError(f"{path}: a JSON DAG file of {size} bytes would take about "
+                        f"{size * _JSON_BYTES_PER_BYTE / 1e9:.3g} GB to parse; the limit is "
+                        f"{memory_limit() / 1e9:.3g} GB (set PEBBLE_MEMORY_LIMIT to change it)")
     try:
-        with open(path) as f:
-            obj = json.load(f)
+        with open(path, encoding="utf-8") as f:
+            obj = json.load(f, parse_int=_parse_int, parse_constant=_parse_constant)
     except json.JSONDecodeError as exc:
         raise DAGFileError(f"{path} line {exc.lineno}: not valid JSON ({exc.msg})") from None
-    except UnicodeDecodeError:
-        raise DAGFileError(f"{path}: not a text file") from None
-    return dag_from_json(obj, where=os.fspath(path))
+    except UnicodeDecodeError as exc:
+        raise DAGFileError(f"{path}: not a UTF-8 text file (byte {exc.start})") from None
+    except RecursionError:
+        raise DAGFileError(f"{path}: JSON nested too deeply") from None
+    except _BadNumber as exc:
+        raise DAGFileError(f"{path}: {exc}") from None
+    return dag_from_json(obj, where=path)
 
 
 # -- HyperDAG --------------------------------------------------------------
@@ -162,52 +232,44 @@ def read_hyperdag(path) -> DAG:
 
     header = None
     hyperedges_seen = nodes_seen = 0
-    pin_edge, pin_node = [], []
+    pin_edge, pin_node = array("q"), array("q")
     lineno = 0
-    try:
-        f = open(path)
-        lines = iter(f)
-        for lineno, line in enumerate(lines, 1):
-            s = line.strip()
-            if not s or s.startswith("%"):
-                continue
-            parts = s.split()
-            try:
-                nums = [int(p) for p in parts[:3]]
-            except ValueError:
-                fail(lineno, f"expected integers, got {s!r}")
-            if header is None:
-                if len(parts) != 3:
-                    fail(lineno, f"bad header {s!r}: expected 'hyperedges nodes pins'")
-                if min(nums) < 0:
-                    fail(lineno, f"bad header {s!r}: counts must be non-negative")
-                header = nums
-                continue
-            m, n, p = header
-            if hyperedges_seen < m:
-                if len(parts) < 1 or not 0 <= nums[0] < m:
-                    fail(lineno, f"hyperedge id {parts[0]} out of range 0..{m - 1}")
-                hyperedges_seen += 1
-            elif nodes_seen < n:
-                if not 0 <= nums[0] < n:
-                    fail(lineno, f"node id {parts[0]} out of range 0..{n - 1}")
-                nodes_seen += 1
-            elif len(pin_edge) < p:
-                if len(parts) != 2:
-                    fail(lineno, f"expected a pin 'hyperedge node', got {s!r}")
-                if not 0 <= nums[0] < m:
-                    fail(lineno, f"pin names hyperedge {nums[0]}, out of range 0..{m - 1}")
-                if not 0 <= nums[1] < n:
-                    fail(lineno, f"pin names node {nums[1]}, out of range 0..{n - 1}")
-                pin_edge.append(nums[0])
-                pin_node.append(nums[1])
-            else:
-                fail(lineno, f"unexpected line after the {p} pins the header declares: {s!r}")
-    except UnicodeDecodeError:
-        fail(0, "not a text file")
-    finally:
-        if "f" in locals():
-            f.close()
+    for lineno, line in bounded_lines(path, DAGFileError):
+        s = line.strip()
+        if not s or s.startswith("%"):
+            continue
+        parts = s.split()
+        nums = [_parse_count(p) for p in parts[:3]]
+        if None in nums:
+            fail(lineno, f"expected integers, got {s[:80]!r}")
+        if header is None:
+            if len(parts) != 3:
+                fail(lineno, f"bad header {s[:80]!r}: expected 'hyperedges nodes pins'")
+            if min(nums) < 0:
+                fail(lineno, f"bad header {s!r}: counts must be non-negative")
+            check_budget(f"{path} line {lineno}: the header", nums[1], nums[2])
+            header = nums
+            continue
+        m, n, p = header
+        if hyperedges_seen < m:
+            if len(parts) < 1 or not 0 <= nums[0] < m:
+                fail(lineno, f"hyperedge id {parts[0]} out of range 0..{m - 1}")
+            hyperedges_seen += 1
+        elif nodes_seen < n:
+            if not 0 <= nums[0] < n:
+                fail(lineno, f"node id {parts[0]} out of range 0..{n - 1}")
+            nodes_seen += 1
+        elif len(pin_edge) < p:
+            if len(parts) != 2:
+                fail(lineno, f"expected a pin 'hyperedge node', got {s!r}")
+            if not 0 <= nums[0] < m:
+                fail(lineno, f"pin names hyperedge {nums[0]}, out of range 0..{m - 1}")
+            if not 0 <= nums[1] < n:
+                fail(lineno, f"pin names node {nums[1]}, out of range 0..{n - 1}")
+            pin_edge.append(nums[0])
+            pin_node.append(nums[1])
+        else:
+            fail(lineno, f"unexpected line after the {p} pins the header declares: {s[:80]!r}")
     if header is None:
         fail(0, "empty file: no 'hyperedges nodes pins' header")
     m, n, p = header
@@ -215,8 +277,8 @@ def read_hyperdag(path) -> DAG:
                                  ("pins", len(pin_edge), p)):
         if seen < declared:
             fail(0, f"header declares {declared} {what} but the file ends after {seen} (line {lineno})")
-    pe = np.asarray(pin_edge, dtype=np.int64)
-    pn = np.asarray(pin_node, dtype=np.int64)
+    pe = np.frombuffer(pin_edge, dtype=np.int64) if pin_edge else np.zeros(0, np.int64)
+    pn = np.frombuffer(pin_node, dtype=np.int64) if pin_node else np.zeros(0, np.int64)
     order = np.argsort(pe, kind="stable")
     pe, pn = pe[order], pn[order]
     first = np.ones(pe.size, bool)
@@ -227,6 +289,12 @@ def read_hyperdag(path) -> DAG:
         return DAG.from_edges(n, edges, name=os.path.splitext(os.path.basename(path))[0])
     except DAGError as exc:
         fail(0, str(exc))
+
+
+def _parse_count(text):
+    """A decimal integer of at most 19 digits, else ``None``."""
+    digits = text[1:] if text[:1] in "+-" else text
+    return int(text) if digits.isascii() and digits.isdigit() and len(digits) <= _MAX_INT_DIGITS else None
 
 
 # -- DOT -------------------------------------------------------------------

@@ -18,9 +18,43 @@ from math import prod
 
 import numpy as np
 
-__all__ = ["Block", "Labels"]
+from .errors import PebbleError
 
-_LABEL_RE = re.compile(r"^\s*([A-Za-z_][A-Za-z0-9_']*)\s*(?:\[([^\]]*)\])?\s*$")
+__all__ = ["Block", "LabelError", "Labels", "label_problem"]
+
+_BLOCK_NAME = r"[A-Za-z_][A-Za-z0-9_']*"
+_LABEL_RE = re.compile(rf"^\s*({_BLOCK_NAME})\s*(?:\[([^\]]*)\])?\s*$")
+_BLOCK_NAME_RE = re.compile(rf"^{_BLOCK_NAME}$")
+_ID_RE = re.compile(r"^[0-9]{1,19}$")  # an integer node id as schedule files and options write it
+_INTEGER_LIKE = re.compile(r"^\s*[+-]?[0-9]+\s*$")
+
+
+class LabelError(PebbleError, ValueError):
+    """Labels that cannot name the nodes unambiguously; the message names the label."""
+
+
+def label_problem(name: str) -> str | None:
+    """Why ``name`` cannot be a node label in a schedule file (``None`` if it can).
+
+    A text schedule line is ``kind label  # comment``, read by splitting at the
+    first ``#`` and stripping blanks, so a label must be non-empty, without
+    ``#``, without leading or trailing blanks and without control characters
+    (a line break would split the move).
+    """
+    if not name:
+        return "is empty"
+    if "#" in name:
+        return "contains '#', which starts a comment in schedule files"
+    if not name.isprintable():
+        return "contains a control character or line break"
+    if name != name.strip():
+        return "has leading or trailing whitespace"
+    return None
+
+
+def parse_node_id(text: str):
+    """``int(text)`` for a plain decimal node id (ASCII digits, at most 19), else ``None``."""
+    return int(text) if _ID_RE.match(text) else None
 
 
 @dataclass(frozen=True)
@@ -63,13 +97,31 @@ class Labels:
         end = -1
         for b in self.blocks:
             if b.start < end:
-                raise ValueError(f"label block {b.name!r} overlaps the block before it")
+                raise LabelError(f"label block {b.name!r} overlaps the block before it")
             if b.name in self._by_name:
-                raise ValueError(f"label block name {b.name!r} is used twice")
+                raise LabelError(f"label block name {b.name!r} is used twice")
             self._by_name[b.name] = b
             end = b.start + b.size
+        for b in self.blocks:
+            if not _BLOCK_NAME_RE.match(b.name):
+                raise LabelError(f"label block name {b.name!r} must be an identifier ([A-Za-z_][A-Za-z0-9_']*)")
         self.names = None if names is None else [str(s) for s in names]
-        self._index = None
+        self._index = None if self.names is None else self._name_index(self.names)
+
+    @staticmethod
+    def _name_index(names):
+        """``{name: node}``, refusing names a schedule file could not write back unambiguously."""
+        index = {}
+        for v, s in enumerate(names):
+            problem = label_problem(s)
+            if problem is None and _INTEGER_LIKE.match(s) and s != str(v):
+                problem = f"looks like node id {s.strip()}, but names node {v}"
+            if problem is None and s in index:
+                problem = f"is used twice (nodes {index[s]} and {v})"
+            if problem is not None:
+                raise LabelError(f"label {s!r} of node {v} {problem}")
+            index[s] = v
+        return index
 
     # -- node -> label ---------------------------------------------------
     def label(self, v: int) -> str:
@@ -87,11 +139,7 @@ class Labels:
     def lookup(self, text: str, num_nodes: int) -> int:
         """Node id of ``text`` (a label or an integer id); ``KeyError`` if none."""
         text = text.strip()
-        if self.names is not None:
-            if self._index is None:
-                self._index = {}
-                for v, s in enumerate(self.names):
-                    self._index.setdefault(s, v)
+        if self._index is not None:
             v = self._index.get(text)
             if v is not None:
                 return v
@@ -99,17 +147,13 @@ class Labels:
         if m and m.group(1) in self._by_name:
             b = self._by_name[m.group(1)]
             parts = [] if m.group(2) is None else [p for p in m.group(2).split(",")]
-            try:
-                idx = [int(p) for p in parts]
-            except ValueError:
-                raise KeyError(text) from None
-            if len(idx) != len(b.shape) or any(not 0 <= i < s for i, s in zip(idx, b.shape)):
+            idx = [parse_node_id(p.strip()) for p in parts]
+            if None in idx or len(idx) != len(b.shape) or any(not 0 <= i < s for i, s in zip(idx, b.shape)):
                 raise KeyError(text)
             return b.start + (int(np.ravel_multi_index(idx, b.shape)) if idx else 0)
-        if text.lstrip("-").isdigit():
-            v = int(text)
-            if 0 <= v < num_nodes:
-                return v
+        v = parse_node_id(text)
+        if v is not None and v < num_nodes:
+            return v
         raise KeyError(text)
 
     def block(self, name: str) -> Block:
@@ -127,30 +171,36 @@ class Labels:
     @classmethod
     def from_json(cls, obj) -> "Labels":
         if not isinstance(obj, dict):
-            raise ValueError("'labels' must be an object with 'blocks' and/or 'names'")
-        blocks = []
-        for b in obj.get("blocks", []):
-            try:
-                blocks.append((b["name"], int(b["start"]), [int(s) for s in b["shape"]]))
-            except (KeyError, TypeError, ValueError):
-                raise ValueError("each label block needs 'name', 'start' and 'shape'") from None
+            raise LabelError("'labels' must be an object with 'blocks' and/or 'names'")
+        blocks = obj.get("blocks", [])
+        if not isinstance(blocks, list):
+            raise LabelError("'labels.blocks' must be a list")
+        for k, b in enumerate(blocks):
+            if not (isinstance(b, dict) and isinstance(b.get("name"), str) and _is_count(b.get("start"))
+                    and isinstance(b.get("shape"), list) and all(_is_count(x) for x in b["shape"])):
+                raise LabelError(f"labels.blocks[{k}] needs 'name' (a string), 'start' and 'shape' "
+                                 f"(non-negative integers)")
         names = obj.get("names")
-        if names is not None and not isinstance(names, list):
-            raise ValueError("'labels.names' must be a list of strings")
-        return cls(blocks, names)
+        if names is not None and not (isinstance(names, list) and all(isinstance(x, str) for x in names)):
+            raise LabelError("'labels.names' must be a list of strings")
+        return cls([(b["name"], b["start"], b["shape"]) for b in blocks], names)
 
     def check_against(self, num_nodes: int) -> None:
         for b in self.blocks:
             if b.start < 0 or b.start + b.size > num_nodes or any(s < 0 for s in b.shape):
-                raise ValueError(
+                raise LabelError(
                     f"label block {b.name!r} covers nodes {b.start}..{b.start + b.size - 1}, "
                     f"outside the DAG's {num_nodes} nodes"
                 )
         if self.names is not None and len(self.names) != num_nodes:
-            raise ValueError(f"{len(self.names)} labels given for {num_nodes} nodes")
+            raise LabelError(f"{len(self.names)} labels given for {num_nodes} nodes")
 
     def __repr__(self):
         parts = [f"{b.name}{list(b.shape)}@{b.start}" for b in self.blocks]
         if self.names is not None:
             parts.append(f"{len(self.names)} names")
         return f"Labels({', '.join(parts)})"
+
+
+def _is_count(x) -> bool:
+    return isinstance(x, int) and not isinstance(x, bool) and 0 <= x < 1 << 62

@@ -11,12 +11,14 @@ argument (``osp:k-means``). The built-in families register themselves when
 from __future__ import annotations
 
 import inspect
+import math
 import os
 
-from .errors import PebbleError
+from .budget import check_budget
+from .errors import PebbleError, SizeError
 from .io import read_dag
 
-__all__ = ["SpecError", "family", "families", "parse_spec", "build", "load_dag"]
+__all__ = ["SpecError", "family", "families", "parse_spec", "build", "load_dag", "estimated_nodes"]
 
 
 class SpecError(PebbleError, ValueError):
@@ -99,14 +101,47 @@ def parse_spec(spec: str):
     return func, kwargs
 
 
+# Closed-form node counts of the built-in families (their docstrings state them), evaluated in
+# floats before building so that a spec too large for memory is refused at once. Families without
+# an entry are still bounded block by block by the builder.
+_NODES = {
+    "path": lambda n: n,
+    "pyramid": lambda h: (h + 1.0) * (h + 2.0) / 2,
+    "tree": lambda h: 2.0 ** (h + 1) - 1,
+    "fft": lambda k: (k + 1.0) * 2.0 ** k,
+    "matvec": lambda n, m=None: 3.0 * n * (n if m is None else m) + (n if m is None else m) - n,
+    "matmul": lambda n, k, m: 1.0 * n * k + k * m + 2.0 * n * m * k,
+    "stencil": lambda n, t: (t + 1.0) * n,
+    "layered": lambda layers, width: 1.0 * layers * width,
+    "attention": lambda n, d: 3.0 * n * d + 2.0 * n * n * d + n * n * (d - 1) + 2.0 * n * n + n * d * n,
+}
+
+
+def estimated_nodes(name: str, kwargs: dict):
+    """Nodes the spec would build (a float, ``inf`` past the float range), or ``None`` if unknown."""
+    formula = _NODES.get(name)
+    if formula is None:
+        return None
+    params = inspect.signature(formula).parameters
+    try:
+        return formula(**{k: v for k, v in kwargs.items() if k in params})
+    except OverflowError:
+        return math.inf
+
+
 def build(spec: str):
-    """Build the DAG a spec names."""
+    """Build the DAG a spec names, after checking its size against the memory budget."""
     func, kwargs = parse_spec(spec)
+    nodes = estimated_nodes(spec.partition(":")[0].strip(), kwargs)
+    if nodes is not None:
+        check_budget(spec, nodes)
     try:
         return func(**kwargs)
     except SpecError:
         raise
-    except (ValueError, TypeError) as exc:
+    except SizeError as exc:  # the builder's block-by-block budget check
+        raise SizeError(f"{spec}: {exc}") from None
+    except ValueError as exc:  # the builders' argument checks
         raise SpecError(f"{spec}: {exc}") from None
 
 

@@ -5,6 +5,8 @@
 
 from dags.errors import PebbleError
 
+__version__ = "0.1.0"  # matches pyproject.toml; the installed metadata wins (pebble --version)
+
 from .engine import Verifier, reference_verify, verify
 from .game import Game, IllegalMove
 from .moves import COMPUTE, DELETE, KINDS, LOAD, STORE, Schedule

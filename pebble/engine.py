@@ -17,6 +17,8 @@ from collections.abc import Iterable
 import numpy as np
 from numba import njit
 
+from dags.errors import ArgumentError
+
 from . import rules as R
 from .moves import as_codes
 from .schedule_io import read_schedule_chunks
@@ -154,10 +156,10 @@ class Verifier:
     def __init__(self, dag, M, *, variant="base", sliding=False, strict=True, outputs=None,
                  compute_cost=R.DEFAULT_COMPUTE_COST):
         self.rules = R.Rules.make(M, variant, sliding=sliding, strict=strict, compute_cost=compute_cost)
-        if outputs is not None:
-            dag = dag.with_outputs([dag.node(o) for o in outputs])
-        self.dag = dag
+        self.dag = dag = _with_outputs(dag, outputs)
         n = dag.num_nodes
+        # More red pebbles than nodes never bind: the kernel gets at most n + 1 (an int64), the report M as given.
+        self._kernel_M = min(self.rules.M, n + 1)
         self.red = np.zeros(n, np.uint8)
         self.blue = np.zeros(n, np.uint8)
         self.blue[dag.sources] = 1
@@ -174,7 +176,7 @@ class Verifier:
         codes = np.ascontiguousarray(codes, dtype=np.int64)
         r = self.rules
         pos, err, extra = _play(codes, self.dag.indptr, self.dag.indices, self.red, self.blue, self.computed,
-                                self.counters, r.M, r.one_shot, r.nodel, r.sliding, r.strict)
+                                self.counters, self._kernel_M, r.one_shot, r.nodel, r.sliding, r.strict)
         if err:
             code = int(codes[pos])
             self.violation = R.make_violation(self.dag, r, self.position + pos, code, err, code >> 2, extra)
@@ -206,6 +208,24 @@ class Verifier:
         return R.Report(valid=self.violation is None, moves=self.position, loads=int(c[_LOADS]),
                         stores=int(c[_STORES]), computes=int(c[_COMPUTES]), deletes=int(c[_DELETES]),
                         peak_red=int(c[_PEAK]), rules=self.rules, violation=self.violation)
+
+
+def _with_outputs(dag, outputs):
+    """``dag`` with the output set ``outputs`` (nodes or labels), if given; an empty set is refused."""
+    if outputs is None:
+        return dag
+    if isinstance(outputs, (str, bytes)):
+        outputs = [outputs]
+    nodes = []
+    for o in outputs:
+        try:
+            nodes.append(dag.node(o))
+        except KeyError:
+            raise ArgumentError(f"argument 'outputs': unknown node {o!r}") from None
+    if not nodes:
+        raise ArgumentError("argument 'outputs' is empty: every schedule would be valid "
+                            "(pass None for the DAG's outputs)")
+    return dag.with_outputs(nodes)
 
 
 def _chunks(dag, schedule):
@@ -255,8 +275,7 @@ def reference_verify(dag, schedule, M, *, variant="base", sliding=False, strict=
                      compute_cost=R.DEFAULT_COMPUTE_COST) -> R.Report:
     """:func:`verify` played over Python sets with :mod:`pebble.rules`: slow, obviously correct."""
     rules = R.Rules.make(M, variant, sliding=sliding, strict=strict, compute_cost=compute_cost)
-    if outputs is not None:
-        dag = dag.with_outputs([dag.node(o) for o in outputs])
+    dag = _with_outputs(dag, outputs)
     state = R.State.initial(dag)
     violation = None
     index = 0

@@ -25,7 +25,7 @@ from dataclasses import asdict, dataclass
 import numpy as np
 
 from dags.attention import approx_attention_dag, attention_dag, output_error_bound, softmax_attention
-from dags.errors import PebbleError
+from dags.errors import ArgumentError, PebbleError
 from dags.evaluate import block_values, evaluate
 from proofs import trivial_lower_bound
 
@@ -136,7 +136,7 @@ def fit_exponent(ns, ios) -> float:
     2.0
     """
     if len(ns) < 2:
-        raise ValueError("argument 'ns': an exponent needs at least two lengths")
+        raise ArgumentError("argument 'ns': an exponent needs at least two lengths")
     return float(np.polyfit(np.log(np.asarray(ns, float)), np.log(np.asarray(ios, float)), 1)[0])
 
 
@@ -159,7 +159,7 @@ def crossover(d, g, M, *, limit=1 << 20):
     11
     """
     if M < flash_memory(2, d, 1):
-        raise ValueError(f"argument 'M': FlashAttention needs M >= {flash_memory(2, d, 1)} with d = {d}, got {M}")
+        raise ArgumentError(f"argument 'M': FlashAttention needs M >= {flash_memory(2, d, 1)} with d = {d}, got {M}")
     for n in range(1, limit + 1):
         if approx_io(n, d, g, M)[1] < flash_io(n, d, M):
             return n

@@ -34,11 +34,14 @@ from enum import IntEnum
 
 import numpy as np
 
+from dags.errors import ArgumentError
+
 from .moves import COMPUTE, DELETE, KINDS, LOAD, STORE, move_text
 
 __all__ = ["Err", "Rules", "Violation", "Report", "State", "check", "apply", "undo", "DEFAULT_COMPUTE_COST"]
 
 DEFAULT_COMPUTE_COST = 1e-3
+MAX_COMPUTE_COST = 1e12
 VARIANTS = ("base", "one-shot", "nodel", "compcost")
 
 
@@ -88,17 +91,26 @@ class Rules:
             except (TypeError, ValueError):
                 ok = False
             if not ok:
-                raise ValueError(f"argument 'M' must be a positive integer, got {M!r}")
+                raise ArgumentError(f"argument 'M' must be a positive integer, got {M!r}")
             M = int(M)
         parts = [p.strip() for p in str(variant).split("+")]
         unknown = [p for p in parts if p not in VARIANTS]
         if unknown:
-            raise ValueError(f"argument 'variant': unknown variant {unknown[0]!r}; "
+            raise ArgumentError(f"argument 'variant': unknown variant {unknown[0]!r}; "
                              f"accepted: {', '.join(VARIANTS)} (or several joined by '+')")
-        if not compute_cost > 0:
-            raise ValueError(f"argument 'compute_cost' must be positive, got {compute_cost!r}")
-        return cls(M=M, one_shot="one-shot" in parts, nodel="nodel" in parts, compcost="compcost" in parts,
-                   compute_cost=float(compute_cost), sliding=bool(sliding), strict=bool(strict))
+        compcost = "compcost" in parts
+        if compcost:  # the cost matters only in the compcost variant
+            try:
+                cost = float(compute_cost)
+            except (TypeError, ValueError):
+                cost = float("nan")
+            if not 0 < cost <= MAX_COMPUTE_COST:  # also refuses nan; the cap keeps every total finite
+                raise ArgumentError(f"argument 'compute_cost' must be a number in (0, {MAX_COMPUTE_COST:g}], "
+                                    f"got {compute_cost!r}")
+        else:
+            cost = DEFAULT_COMPUTE_COST
+        return cls(M=M, one_shot="one-shot" in parts, nodel="nodel" in parts, compcost=compcost,
+                   compute_cost=cost, sliding=bool(sliding), strict=bool(strict))
 
     @property
     def variant(self) -> str:

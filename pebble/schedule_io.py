@@ -34,7 +34,10 @@ import struct
 
 import numpy as np
 
+from dags.budget import bounded_lines
 from dags.errors import PebbleError
+from dags.io import check_regular_file
+from dags.labels import parse_node_id
 
 from .moves import KINDS, KIND_CODES, Schedule, as_codes
 
@@ -62,10 +65,14 @@ def read_schedule_chunks(path, dag=None, *, chunk_moves=CHUNK_MOVES):
     Text files need ``dag`` to resolve labels (integer ids work without it).
     """
     path = os.fspath(path)
-    if not os.path.isfile(path):
-        raise ScheduleFileError(f"{path}: no such file")
+    check_regular_file(path, ScheduleFileError)
     if is_binary_schedule(path):
         yield from _read_binary(path, dag, chunk_moves)
+    elif path.lower().endswith(".pbs"):
+        with open(path, "rb") as f:
+            head = f.read(len(MAGIC))
+        what = "empty file" if not head else "bad magic"
+        raise ScheduleFileError(f"{path}: not a binary schedule ({what}); a .pbs file starts with {MAGIC!r}")
     else:
         yield from _read_text(path, dag, chunk_moves)
 
@@ -81,44 +88,42 @@ def _read_text(path, dag, chunk_moves):
     cache = {}
     buf = np.empty(min(chunk_moves, 1 << 16), np.int64)
     fill = 0
-    try:
-        with open(path, encoding="utf-8") as f:
-            for lineno, line in enumerate(f, 1):
-                body = line.split("#", 1)[0].strip()
-                if not body:
-                    continue
-                parts = body.split(None, 1)
-                kind = KIND_CODES.get(parts[0].lower())
-                if kind is None:
-                    raise ScheduleFileError(f"{path} line {lineno}: unknown move {parts[0]!r}; "
-                                            f"expected one of: {', '.join(KINDS)}")
-                if len(parts) < 2:
-                    raise ScheduleFileError(f"{path} line {lineno}: '{parts[0]}' needs a node")
-                token = parts[1].strip()
-                v = cache.get(token)
-                if v is None:
-                    v = _resolve(dag, n, token)
-                    if v is None:
-                        raise ScheduleFileError(f"{path} line {lineno}: unknown node {token!r}")
-                    if len(cache) < 1 << 20:
-                        cache[token] = v
-                if fill == buf.size:
-                    if fill >= chunk_moves:
-                        yield buf[:fill].copy()
-                        fill = 0
-                    else:
-                        buf = np.resize(buf, min(chunk_moves, 2 * buf.size))
-                buf[fill] = (v << 2) | kind
-                fill += 1
-    except UnicodeDecodeError:
-        raise ScheduleFileError(f"{path}: neither a text schedule nor a binary one (bad magic)") from None
+    for lineno, line in bounded_lines(path, ScheduleFileError):
+        body = line.split("#", 1)[0].strip()
+        if not body:
+            continue
+        parts = body.split(None, 1)
+        kind = KIND_CODES.get(parts[0].lower())
+        if kind is None:
+            raise ScheduleFileError(f"{path} line {lineno}: unknown move {parts[0][:40]!r}; "
+                                    f"expected one of: {', '.join(KINDS)}")
+        if len(parts) < 2:
+            raise ScheduleFileError(f"{path} line {lineno}: '{parts[0]}' needs a node")
+        token = parts[1].strip()
+        v = cache.get(token)
+        if v is None:
+            v = _resolve(dag, n, token)
+            if v is None:
+                shown = token if len(token) <= 60 else f"{token[:40]}... ({len(token)} characters)"
+                raise ScheduleFileError(f"{path} line {lineno}: unknown node {shown!r}")
+            if len(cache) < 1 << 20:
+                cache[token] = v
+        if fill == buf.size:
+            if fill >= chunk_moves:
+                yield buf[:fill].copy()
+                fill = 0
+            else:
+                buf = np.resize(buf, min(chunk_moves, 2 * buf.size))
+        buf[fill] = (v << 2) | kind
+        fill += 1
     if fill:
         yield buf[:fill].copy()
 
 
 def _resolve(dag, n, token):
     if dag is None:
-        return int(token) if token.isdigit() else None
+        v = parse_node_id(token)
+        return v if v is not None and v < 1 << 61 else None
     try:
         return dag.node(token)
     except KeyError:
@@ -136,6 +141,7 @@ def _read_header(path, f, dag):
         raise ScheduleFileError(f"{path}: unsupported format version {version} (this reader knows {VERSION})")
     if width not in (4, 8):
         raise ScheduleFileError(f"{path}: bad header: {width} bytes per move (expected 4 or 8)")
+    # 0 nodes in the header means "unknown" (files written without a DAG); every move is range-checked anyway.
     if dag is not None and nodes and nodes != dag.num_nodes:
         raise ScheduleFileError(f"{path}: written for a DAG of {nodes} nodes, but this DAG has {dag.num_nodes}")
     size = os.fstat(f.fileno()).st_size
@@ -158,8 +164,22 @@ def _read_binary(path, dag, chunk_moves):
             chunk = np.fromfile(f, dtype=dtype, count=k)
             if chunk.size != k:
                 raise ScheduleFileError(f"{path}: truncated after {moves - left + chunk.size} moves")
+            if dag is not None or width == 8:
+                _check_codes(path, chunk, moves - left, None if dag is None else dag.num_nodes)
             left -= k
             yield chunk.astype(np.int64)
+
+
+def _check_codes(path, chunk, first, num_nodes):
+    """Refuse a move whose node is not in the DAG (or does not fit in int64), naming the move."""
+    nodes = chunk >> np.array(2, chunk.dtype)
+    limit = (1 << 61) if num_nodes is None else num_nodes
+    bad = np.flatnonzero(nodes >= limit)
+    if bad.size:
+        i = int(bad[0])
+        where = f"the DAG's {num_nodes} nodes" if num_nodes is not None else "the range of node ids"
+        raise ScheduleFileError(f"{path}: move {first + i} ({KINDS[int(chunk[i]) & 3]} {int(nodes[i])}) names a node "
+                                f"outside {where}")
 
 
 def write_schedule(path, schedule, dag=None, *, binary=None, labels=True, comment=None) -> int:

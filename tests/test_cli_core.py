@@ -105,7 +105,8 @@ def test_python_dash_m():
                        capture_output=True, text=True, check=False)
     assert r.returncode == 0 and json.loads(r.stdout)["nodes"] == 6
     r = subprocess.run([sys.executable, "-m", "pebble", "verify"], capture_output=True, text=True, check=False)
-    assert r.returncode == 2 and "usage" in r.stderr
+    assert r.returncode == 2 and r.stderr.count("\n") == 1
+    assert "the following arguments are required" in r.stderr and "'pebble verify --help'" in r.stderr
 
 
 def test_violation_shown_with_state_around_it(tmp_path, capsys):

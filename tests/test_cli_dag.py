@@ -124,7 +124,7 @@ def test_draw_layout_is_layered():
 
 @pytest.mark.parametrize("argv,message", [
     (["dag", "draw", "attention:n=8,d=4", "-o", "x.png"], "has 1176 nodes; drawing is for at most 400"),
-    (["dag", "draw", "pyramid:h=3", "-o", "x.txt"], "argument '-o/--output': expected a .png, .svg or .pdf file"),
+    (["dag", "draw", "pyramid:h=3", "-o", "x.txt"], "argument '-o/--output': cannot write 'x.txt'; supported: .png, .svg, .pdf"),
     (["dag", "eval", "attention:n=0,d=2"], "argument 'n' must be an integer >= 1, got 0"),
     (["dag", "build", "approx:n=4,d=1,g=-1", "-o", "x.json"], "argument 'g' must be an integer >= 0, got -1"),
     (["dag", "build", "attention:n=4,d=2,sums=foo", "-o", "x.json"], "argument 'sums' must be one of 'chain', 'tree'"),

@@ -1,12 +1,12 @@
 """DAG files: JSON round trips, the 16 osp-tiny HyperDAG files, malformed input."""
 
-import json
 
 import numpy as np
 import pytest
 
 from dags import (DAG, DAGFileError, Labels, SpecError, build, families, load_dag, osp_tiny_names, osp_tiny_path,
                   pyramid_dag, read_dag, write_dag)
+from dags.errors import SizeError
 
 # (file, nodes, edges); edges counted independently as pins minus hyperedges with a pin
 OSP_TINY = [
@@ -97,7 +97,10 @@ def test_hyperdag_errors(tmp_path, text, message):
 def test_hyperdag_huge_claim_allocates_nothing(tmp_path):
     p = tmp_path / "big.hdag"
     p.write_text("1000000000000 1000000000000 1000000000000\n0 1 1\n")
-    with pytest.raises(DAGFileError, match="header declares 1000000000000 hyperedges but the file ends after 1"):
+    with pytest.raises(SizeError, match="big.hdag line 1: the header would have 1.0e\\+12 nodes .* the limit is"):
+        read_dag(p)
+    p.write_text("1000000 1000000 1000000\n0 1 1\n")
+    with pytest.raises(DAGFileError, match="header declares 1000000 hyperedges but the file ends after 1"):
         read_dag(p)
 
 
@@ -134,10 +137,10 @@ def test_json_explicit_names(tmp_path):
     ("{\"format\": \"pebble-dag\", \"version\": 9, \"preds\": []}", "unsupported version 9"),
     ("{\"format\": \"pebble-dag\", \"version\": 1, \"preds\": [[], [0]], \"num_nodes\": 5}",
      "'num_nodes' is 5 but 'preds' has 2 entries"),
-    ("{\"format\": \"pebble-dag\", \"version\": 1, \"preds\": [[], [\"x\"]]}", "preds[1] must be a list of integer node ids"),
+    ("{\"format\": \"pebble-dag\", \"version\": 1, \"preds\": [[], [\"x\"]]}", "preds[1] must be a list of node ids in 0..1"),
     ("{\"format\": \"pebble-dag\", \"version\": 1, \"preds\": [[1], [0]]}", "DAG has a cycle: 0 -> 1 -> 0"),
     ("{\"format\": \"pebble-dag\", \"version\": 1, \"preds\": [[], [0]], \"outputs\": [4]}", "output 4 is not a node"),
-    ("{\"format\": \"pebble-dag\", \"version\": 1, \"preds\": [[], [7]]}", "edge from node 7, which is not a node"),
+    ("{\"format\": \"pebble-dag\", \"version\": 1, \"preds\": [[], [7]]}", "preds[1] must be a list of node ids in 0..1"),
 ])
 def test_json_errors(tmp_path, content, message):
     p = tmp_path / "bad.json"

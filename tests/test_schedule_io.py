@@ -111,7 +111,7 @@ def test_binary_errors(tmp_path, data, message):
 def test_bad_magic_binary_is_not_text(tmp_path):
     p = tmp_path / "x.pbs"
     p.write_bytes(b"\x93PEBBLF\n" + b"\xff" * 40)
-    with pytest.raises(ScheduleFileError, match="x.pbs: neither a text schedule nor a binary one"):
+    with pytest.raises(ScheduleFileError, match="x.pbs: not a binary schedule \\(bad magic\\)"):
         read_schedule(p, pyramid_dag(1))
 
 

@@ -3,24 +3,44 @@
 from __future__ import annotations
 
 import argparse
+import importlib.util
 import json
+import math
 import sys
 
 import numpy as np
 
 from dags import load_dag
 
-__all__ = ["add_dag_argument", "add_game_arguments", "positive_int", "load_dag_arg", "game_kwargs", "table",
-           "print_json", "split_labels"]
+from . import CommandError
+
+__all__ = ["add_dag_argument", "add_game_arguments", "positive_int", "seed_int", "positive_float", "load_dag_arg", "game_kwargs", "table",
+           "print_json", "split_labels", "require_extra", "require_suffix"]
 
 
-def positive_int(text):
+def positive_int(text, *, minimum=1, what="a positive integer"):
     try:
         value = int(text)
     except ValueError:
-        raise argparse.ArgumentTypeError(f"must be a positive integer, got {text!r}") from None
-    if value <= 0:
-        raise argparse.ArgumentTypeError(f"must be a positive integer, got {value}")
+        raise argparse.ArgumentTypeError(f"must be {what}, got {text!r}") from None
+    if value < minimum:
+        raise argparse.ArgumentTypeError(f"must be {what}, got {value}")
+    return value
+
+
+def seed_int(text):
+    """A random seed: an integer >= 0 (numpy refuses negative seeds)."""
+    return positive_int(text, minimum=0, what="a non-negative integer")
+
+
+def positive_float(text):
+    """A finite number > 0 (``inf``, ``nan`` and ``1e309`` are refused: they cannot be printed as JSON)."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"must be a positive number, got {text!r}") from None
+    if not (math.isfinite(value) and value > 0):
+        raise argparse.ArgumentTypeError(f"must be a finite positive number, got {text!r}")
     return value
 
 
@@ -40,7 +60,7 @@ def add_game_arguments(parser, *, memory_required=True):
                         help="accept redundant moves (load of a red node, ...) instead of reporting them")
     parser.add_argument("--outputs", metavar="LABELS",
                         help="comma-separated nodes that must end blue (default: the DAG's outputs)")
-    parser.add_argument("--compute-cost", type=float, default=1e-3, metavar="EPS",
+    parser.add_argument("--compute-cost", type=positive_float, default=1e-3, metavar="EPS",
                         help="cost of a compute in the compcost variant (default: 0.001)")
 
 
@@ -59,19 +79,34 @@ def split_labels(text):
     return [s for s in out if s]
 
 
+def require_extra(module, argument, extra="plot"):
+    """Refuse ``argument`` before any work is done when the optional ``module`` is not installed."""
+    if importlib.util.find_spec(module) is None:
+        raise CommandError(f"argument '{argument}' needs {module}: pip install 'pebble-io[{extra}]'")
+
+
+def require_suffix(path, suffixes, argument):
+    """Refuse an output file whose extension the writer does not write, naming those it does."""
+    if not str(path).lower().endswith(tuple(suffixes)):
+        raise CommandError(f"argument '{argument}': cannot write {path!r}; supported: {', '.join(suffixes)}")
+
+
 def load_dag_arg(text):
     return load_dag(text)
 
 
 def game_kwargs(args, dag):
     outputs = None
-    if args.outputs:
+    if args.outputs is not None:
         outputs = []
         for name in split_labels(args.outputs):
             try:
                 outputs.append(dag.node(name))
             except KeyError:
-                raise ValueError(f"argument '--outputs': unknown node {name!r}") from None
+                raise CommandError(f"argument '--outputs': unknown node {name!r}") from None
+        if not outputs:
+            raise CommandError(f"argument '--outputs': no node given ({args.outputs!r}); "
+                               f"leave the option out for the DAG's outputs")
     return dict(variant=args.variant, sliding=args.sliding, strict=not args.lenient, outputs=outputs,
                 compute_cost=args.compute_cost)
 
@@ -109,8 +144,21 @@ def _is_number(s):
 
 
 def print_json(obj):
-    json.dump(obj, sys.stdout, indent=2, default=_default)
+    """Print ``obj`` as strict JSON: a non-finite number (an overflowed value) prints as ``null``."""
+    json.dump(_finite(obj), sys.stdout, indent=2, default=_default, allow_nan=False)
     sys.stdout.write("\n")
+
+
+def _finite(x):
+    if isinstance(x, (float, np.floating)):
+        return float(x) if math.isfinite(x) else None
+    if isinstance(x, dict):
+        return {k: _finite(v) for k, v in x.items()}
+    if isinstance(x, (list, tuple)):
+        return [_finite(v) for v in x]
+    if isinstance(x, np.ndarray) and x.dtype.kind == "f":
+        return [_finite(v) for v in x.tolist()]
+    return x
 
 
 def _default(x):

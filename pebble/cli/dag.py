@@ -9,10 +9,13 @@ import numpy as np
 from dags import evaluate, families, write_dag
 from dags.attention import check_against_numpy
 from dags.draw import draw_dag
+from dags.io import WRITE_SUFFIXES
 from proofs import trivial_lower_bound
 
 from . import CommandError
-from .common import add_dag_argument, load_dag_arg, positive_int, print_json, table
+from .common import add_dag_argument, load_dag_arg, positive_int, print_json, require_suffix, seed_int, table
+
+MAX_BOUND = 1e100  # random inputs in [-B, B]: numpy cannot draw from wider ranges
 
 # `pebble dag` subcommands: name -> (help, register function)
 SUBCOMMANDS = {}
@@ -83,6 +86,7 @@ def _convert(p):
 
 
 def _run_write(args):
+    require_suffix(args.output, WRITE_SUFFIXES, "-o/--output")
     start = time.perf_counter()
     dag = load_dag_arg(args.dag)
     seconds = time.perf_counter() - start
@@ -110,7 +114,7 @@ def _fmt(v):
 @subcommand("eval", "evaluate a DAG on random inputs; attention DAGs are checked against numpy")
 def _eval(p):
     add_dag_argument(p)
-    p.add_argument("--seed", type=int, default=0, help="seed of the random inputs (default: 0)")
+    p.add_argument("--seed", type=seed_int, default=0, help="seed of the random inputs (default: 0)")
     p.add_argument("--bound", type=float, metavar="B",
                    help="inputs uniform in [-B, B] (default: the approximate DAG's B, else 1)")
     p.add_argument("--json", action="store_true", help="print one JSON object")
@@ -119,8 +123,8 @@ def _eval(p):
 
 def _run_eval(args):
     dag = load_dag_arg(args.dag)
-    if args.bound is not None and not args.bound > 0:
-        raise CommandError(f"argument '--bound' must be a positive number, got {args.bound}")
+    if args.bound is not None and not 0 < args.bound <= MAX_BOUND:
+        raise CommandError(f"argument '--bound' must be a positive number at most {MAX_BOUND:g}, got {args.bound}")
     if dag.meta.get("family") in ("attention", "approx"):
         result = check_against_numpy(dag, seed=args.seed, bound=args.bound)
         failed = any(c["ok"] is False for c in result["checks"])
@@ -163,13 +167,11 @@ def _draw(p):
 
 
 def _run_draw(args):
-    if not args.output.lower().endswith((".png", ".svg", ".pdf")):
-        raise CommandError(f"argument '-o/--output': expected a .png, .svg or .pdf file, got {args.output!r}")
-
+    require_suffix(args.output, (".png", ".svg", ".pdf"), "-o/--output")
     dag = load_dag_arg(args.dag)
     try:
         draw_dag(dag, args.output, max_nodes=args.max_nodes)
-    except ImportError as exc:
+    except ImportError as exc:  # matplotlib, an optional extra; the message says how to install it
         raise CommandError(str(exc)) from None
     print(f"wrote {args.output}: {dag.num_nodes} nodes, {dag.num_edges} edges")
     return 0

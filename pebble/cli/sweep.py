@@ -7,7 +7,7 @@ from dataclasses import asdict
 
 from pebble.experiments import describe, plot_sweep, powers_of_two, sweep, write_csv
 
-from .common import positive_int, print_json, table
+from .common import positive_float, positive_int, print_json, require_extra, require_suffix, seed_int, table
 
 
 def register(sub):
@@ -25,10 +25,10 @@ def register(sub):
                    help="largest n for exact attention (default: 1024; 4096 needs about 10 GB)")
     p.add_argument("--max-n-approx", type=positive_int, default=16384, help="largest n for the approximate DAG "
                                                                              "(default: 16384)")
-    p.add_argument("-B", "--bound-B", type=float, default=1.0, help="entries of Q, K, V in [-B, B] (default: 1)")
+    p.add_argument("-B", "--bound-B", type=positive_float, default=1.0, help="entries of Q, K, V in [-B, B] (default: 1)")
     p.add_argument("--coefficients", choices=("taylor", "chebyshev"), default="chebyshev",
                    help="polynomial approximation of exp (default: chebyshev)")
-    p.add_argument("--seed", type=int, default=0, help="random inputs (default: 0)")
+    p.add_argument("--seed", type=seed_int, default=0, help="random inputs (default: 0)")
     p.add_argument("--csv", metavar="FILE", help="write every point as CSV")
     p.add_argument("--plot", metavar="FILE", help="write a log-log plot (PNG; needs matplotlib)")
     p.add_argument("--json", action="store_true", help="print one JSON object")
@@ -36,8 +36,9 @@ def register(sub):
 
 
 def run(args) -> int:
-    if not args.bound_B > 0:
-        raise ValueError(f"argument '--bound-B' must be positive, got {args.bound_B}")
+    if args.plot:  # before the sweep, not after it
+        require_suffix(args.plot, (".png",), "--plot")
+        require_extra("matplotlib", "--plot")
 
     def progress(p):
         err = f", error {p.max_error:.3g}" if p.max_error is not None else ""
