@@ -1,91 +1,9 @@
 """Attention as computation DAGs: exact softmax attention and Alman-Song approximate attention.
 
-Both builders number their nodes topologically (every operand has a smaller
-id than the node it feeds) and give every array of nodes its own label block,
-contiguous and in C order; locate nodes through ``dag.labels.block(name)``
-(its ``start`` and ``shape``) or through :func:`attention_nodes`. Indices:
-``i`` query row, ``j`` key row, ``l`` feature of Q and K, ``c`` column of V,
-all ``< n`` or ``< d``. Constants (the scale, polynomial coefficients, ``n``)
-are attributes of operations (``coef``, ``const``), never nodes.
-
-Sums and maxima
----------------
-Every reduction of ``m`` terms is ``m - 1`` binary nodes. With
-``sums="chain"`` the partial results of reduction ``X`` form block
-``X_acc``: the reduced axis, of length ``m - 2`` (an empty block when
-``m = 2``), keeps its place, and entry
-``t`` combines terms ``0 .. t+1`` as ``X_acc[.., t, ..] = op(X_acc[.., t-1, ..],
-term t+1)`` (for ``t = 0``: ``op(term 0, term 1)``); block ``X`` holds the
-last step, ``op(X_acc[.., m-3, ..], term m-1)``. With ``sums="tree"`` round
-``r = 1, 2, ...`` of a balanced pairwise tree is block ``X_r{r}`` (entry
-``k`` combines entries ``2k`` and ``2k+1`` of the previous round, the terms
-being round 0; an odd entry out moves on to the next round unchanged) and the
-root is block ``X``. A reduction of a single term is that term itself: then
-neither ``X`` nor ``X_acc`` exists (``S`` for ``d = 1``; ``L``, ``N`` and the
-key-side sums for ``n = 1``). Operands are in the order stated.
-
-Exact attention (:func:`attention_dag`), blocks in node order
---------------------------------------------------------------
-=========  ============  ======  ===============================================
-block      shape         op      operands
-=========  ============  ======  ===============================================
-Q, K, V    (n, d)        input   (the ``3nd`` sources)
-P          (n, n, d)     mul     ``P[i,j,l] = Q[i,l] * K[j,l]``
-S          (n, n)        add     sum over ``l`` of ``P[i,j,l]`` (``S_acc`` or
-                                 ``S_r*`` before it)
-Smax       (n,)          max     ``softmax="safe"`` only: max over ``j`` of
-                                 ``S[i,j]`` (``Smax_acc`` or ``Smax_r*`` before;
-                                 for ``n = 1`` a unary node)
-Sdiff      (n, n)        sub     ``softmax="safe"`` only: ``S[i,j] - Smax[i]``
-E          (n, n)        exp     ``exp(scale * S[i,j])`` (or of ``Sdiff[i,j]``)
-L          (n,)          add     sum over ``j`` of ``E[i,j]`` (``L_acc``/``L_r*``)
-F          (n, n, d)     mul     ``F[i,j,c] = E[i,j] * V[j,c]``
-N          (n, d)        add     sum over ``j`` of ``F[i,j,c]`` (``N_acc`` of
-                                 shape ``(n, n-2, d)``, or ``N_r*``)
-O          (n, d)        div     ``O[i,c] = N[i,c] / L[i]``: the outputs
-=========  ============  ======  ===============================================
-
-Approximate attention (:func:`approx_attention_dag`), blocks in node order
---------------------------------------------------------------------------
-Features are the monomials of degree ``1 .. g`` in ``d`` variables, ``F = R - 1``
-of them (``R = C(d+g, g)`` counts the constant one too), graded by degree and,
-within a degree, in the order of ``itertools.combinations_with_replacement(range(d), t)``;
-``dag.meta["features"][a]`` lists the variables of feature ``a`` (with
-repetition). Feature ``a < d`` is variable ``a`` itself, so the key feature
-map ``featK[j,a]`` is ``K[j,a]`` for ``a < d`` and ``U2[j,a-d]`` otherwise
-(likewise ``featQ`` with ``Q`` and ``U1``). The degree-0 feature is the
-constant 1: it contributes ``W0`` to the numerators and ``n`` (a ``const``)
-to the denominators. Weights ``w[a] = c_t * multinomial(a) * scale^t / c_0``
-for a feature of degree ``t`` (coefficients ``c`` of the polynomial, divided by
-``c_0``: scaling numerator and denominator alike leaves the outputs unchanged).
-
-=========  ============  ======  ===============================================
-block      shape         op      operands
-=========  ============  ======  ===============================================
-Q, K, V    (n, d)        input   (the ``3nd`` sources)
-U2         (n, F-d)      mul     key monomials of degree >= 2:
-                                 ``featK[j,parent(a)] * K[j,last(a)]``, where
-                                 feature ``a`` is ``parent(a)`` times its last
-                                 variable; a pure square ``K[j,l]^2`` is one
-                                 unary ``square`` node of ``K[j,l]``
-Wp         (n, F, d)     mul     ``Wp[j,a,c] = featK[j,a] * V[j,c]``
-W          (F, d)        add     sum over ``j`` of ``Wp[j,a,c]`` (``W_acc`` of
-                                 shape ``(n-2, F, d)``, or ``W_r*``)
-W0         (d,)          add     sum over ``j`` of ``V[j,c]``
-Z          (F,)          add     sum over ``j`` of ``featK[j,a]``
-U1         (n, F-d)      mul     query monomials of degree >= 2, as ``U2``
-Np         (n, F, d)     mul     ``w[a] * featQ[i,a] * W[a,c]`` (coef ``w[a]``)
-Num        (n, d)        add     sum of the ``R`` terms ``W0[c], Np[i,0,c], ...,
-                                 Np[i,F-1,c]`` in that order (``Num_acc`` of
-                                 shape ``(n, R-2, d)``, or ``Num_r*``)
-Dp         (n, F)        mul     ``w[a] * featQ[i,a] * Z[a]`` (coef ``w[a]``)
-Den        (n,)          add     ``n + sum over a of Dp[i,a]`` (const ``n`` on
-                                 the last node; one unary node when ``F = 1``)
-O          (n, d)        div     ``O[i,c] = Num[i,c] / Den[i]``: the outputs
-=========  ============  ======  ===============================================
-
-For ``g = 0`` the kernel is constant: the DAG is Q, K, V, ``W0`` and
-``O[i,c] = W0[c] / n`` (a unary ``mul`` with coef ``1/n``).
+Both builders number their nodes topologically and give every array of nodes its own label
+block, contiguous and in C order (``dag.labels.block(name)``, :func:`attention_nodes`);
+constants are attributes of operations, never nodes. The layout of every block, operand by
+operand, and the chain and tree forms of the sums: docs/builders.md, "The node layout".
 """
 
 from __future__ import annotations
