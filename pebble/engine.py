@@ -12,23 +12,37 @@ functions of :mod:`pebble.rules`; the tests hold the two against each other.
 from __future__ import annotations
 
 import os
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from typing import TYPE_CHECKING, Any, TypeAlias
 
 import numpy as np
+import numpy.typing as npt
 from numba import njit
 
 from dags.errors import ArgumentError
 
 from . import rules as R
-from .moves import as_codes
+from .moves import MoveLike, NodeId, Schedule, ScheduleLike, as_codes
 from .schedule_io import read_schedule_chunks
+
+if TYPE_CHECKING:
+    from dags.core import DAG
 
 __all__ = ["verify", "reference_verify", "Verifier"]
 
+#: A schedule as :func:`verify` takes it: moves in memory (a Schedule, a code array, a list or tuple of
+#: moves), a file path, or any other iterable, which holds chunks of moves.
+ScheduleSource: TypeAlias = ("Schedule | npt.NDArray[np.integer[Any]] | list[MoveLike] | tuple[MoveLike, ...]"
+                             " | str | os.PathLike[str] | Iterable[ScheduleLike]")
+#: An output set: node ids or labels, or one label.
+OutputSet: TypeAlias = "str | Iterable[NodeId | str]"
+
+# The kernel compares plain integers (numba does not take the enum).
 _E = R.Err
-_NODE_RANGE, _LOAD_NOT_BLUE, _REDUNDANT_LOAD, _CAPACITY = int(_E.NODE_RANGE), int(_E.LOAD_NOT_BLUE), int(_E.REDUNDANT_LOAD), int(_E.CAPACITY)
-_STORE_NOT_RED, _REDUNDANT_STORE, _COMPUTE_SOURCE, _ONE_SHOT = int(_E.STORE_NOT_RED), int(_E.REDUNDANT_STORE), int(_E.COMPUTE_SOURCE), int(_E.ONE_SHOT)
-_COMPUTE_PRED, _REDUNDANT_COMPUTE, _REDUNDANT_DELETE, _NODEL = int(_E.COMPUTE_PRED), int(_E.REDUNDANT_COMPUTE), int(_E.REDUNDANT_DELETE), int(_E.NODEL)
+_NODE_RANGE, _LOAD_NOT_BLUE, _REDUNDANT_LOAD = int(_E.NODE_RANGE), int(_E.LOAD_NOT_BLUE), int(_E.REDUNDANT_LOAD)
+_CAPACITY, _STORE_NOT_RED, _REDUNDANT_STORE = int(_E.CAPACITY), int(_E.STORE_NOT_RED), int(_E.REDUNDANT_STORE)
+_COMPUTE_SOURCE, _ONE_SHOT, _COMPUTE_PRED = int(_E.COMPUTE_SOURCE), int(_E.ONE_SHOT), int(_E.COMPUTE_PRED)
+_REDUNDANT_COMPUTE, _REDUNDANT_DELETE, _NODEL = int(_E.REDUNDANT_COMPUTE), int(_E.REDUNDANT_DELETE), int(_E.NODEL)
 _SLIDE_NEXT = int(_E.SLIDE_NEXT)
 
 # Layout of the counter array carried between chunks.
@@ -36,7 +50,10 @@ _LOADS, _STORES, _COMPUTES, _DELETES, _RED, _PEAK, _PENDING = range(7)
 
 
 @njit(cache=True, nogil=True)
-def _play(codes, indptr, indices, red, blue, computed, st, M, one_shot, nodel, sliding, strict):
+def _play(codes: npt.NDArray[np.int64], indptr: npt.NDArray[np.int64], indices: npt.NDArray[np.int64],
+          red: npt.NDArray[np.uint8], blue: npt.NDArray[np.uint8], computed: npt.NDArray[np.uint8],
+          st: npt.NDArray[np.int64], M: int, one_shot: bool, nodel: bool, sliding: bool,
+          strict: bool) -> tuple[int, int, int]:
     """Play ``codes``; returns ``(position, error, extra)``, position == len(codes) if all passed."""
     n = red.shape[0]
     loads, stores, comps, dels = st[0], st[1], st[2], st[3]
@@ -153,8 +170,8 @@ class Verifier:
     3
     """
 
-    def __init__(self, dag, M, *, variant="base", sliding=False, strict=True, outputs=None,
-                 compute_cost=R.DEFAULT_COMPUTE_COST):
+    def __init__(self, dag: DAG, M: int, *, variant: str = "base", sliding: bool = False, strict: bool = True,
+                 outputs: OutputSet | None = None, compute_cost: float = R.DEFAULT_COMPUTE_COST) -> None:
         self.rules = R.Rules.make(M, variant, sliding=sliding, strict=strict, compute_cost=compute_cost)
         self.dag = dag = _with_outputs(dag, outputs)
         n = dag.num_nodes
@@ -167,9 +184,9 @@ class Verifier:
         self.counters = np.zeros(7, np.int64)
         self.counters[_PENDING] = -1
         self.position = 0
-        self.violation = None
+        self.violation: R.Violation | None = None
 
-    def feed(self, codes) -> bool:
+    def feed(self, codes: npt.ArrayLike) -> bool:
         """Play a chunk; ``False`` once a violation was found (later chunks are ignored)."""
         if self.violation is not None:
             return False
@@ -185,7 +202,7 @@ class Verifier:
         self.position += pos
         return True
 
-    def check(self, schedule) -> R.Report:
+    def check(self, schedule: ScheduleSource) -> R.Report:
         """Feed a whole schedule (anything :func:`verify` takes) and return the report.
 
         Afterwards the red, blue and computed arrays hold the state at the
@@ -210,14 +227,14 @@ class Verifier:
                         peak_red=int(c[_PEAK]), rules=self.rules, violation=self.violation)
 
 
-def _with_outputs(dag, outputs):
+def _with_outputs(dag: DAG, outputs: OutputSet | None) -> DAG:
     """``dag`` with the output set ``outputs`` (nodes or labels), if given; an empty set is refused."""
     if outputs is None:
         return dag
-    if isinstance(outputs, (str, bytes)):
-        outputs = [outputs]
-    nodes = []
-    for o in outputs:
+    # One label names one node: neither its characters nor (for bytes) the ids of its bytes.
+    given: Iterable[object] = [outputs] if isinstance(outputs, (str, bytes)) else outputs
+    nodes: list[int] = []
+    for o in given:
         try:
             nodes.append(dag.node(o))
         except KeyError:
@@ -228,19 +245,19 @@ def _with_outputs(dag, outputs):
     return dag.with_outputs(nodes)
 
 
-def _chunks(dag, schedule):
+def _chunks(dag: DAG, schedule: ScheduleSource) -> Iterator[npt.NDArray[np.int64]]:
     if isinstance(schedule, (str, os.PathLike)):
         yield from read_schedule_chunks(schedule, dag)
-    elif isinstance(schedule, Iterable) and not isinstance(schedule, (np.ndarray, list, tuple)) \
-            and not hasattr(schedule, "codes"):
+    elif isinstance(schedule, (Schedule, np.ndarray, list, tuple)) or not isinstance(schedule, Iterable):
+        yield as_codes(schedule, dag)
+    else:  # any other iterable holds chunks, e.g. a generator streaming a long schedule
         for chunk in schedule:
             yield as_codes(chunk, dag)
-    else:
-        yield as_codes(schedule, dag)
 
 
-def verify(dag, schedule, M, *, variant="base", sliding=False, strict=True, outputs=None,
-           compute_cost=R.DEFAULT_COMPUTE_COST) -> R.Report:
+def verify(dag: DAG, schedule: ScheduleSource, M: int, *, variant: str = "base", sliding: bool = False,
+           strict: bool = True, outputs: OutputSet | None = None,
+           compute_cost: float = R.DEFAULT_COMPUTE_COST) -> R.Report:
     """Check a red-blue pebbling schedule and count its I/O.
 
     Parameters
@@ -271,8 +288,9 @@ def verify(dag, schedule, M, *, variant="base", sliding=False, strict=True, outp
                     compute_cost=compute_cost).check(schedule)
 
 
-def reference_verify(dag, schedule, M, *, variant="base", sliding=False, strict=True, outputs=None,
-                     compute_cost=R.DEFAULT_COMPUTE_COST) -> R.Report:
+def reference_verify(dag: DAG, schedule: ScheduleSource, M: int, *, variant: str = "base", sliding: bool = False,
+                     strict: bool = True, outputs: OutputSet | None = None,
+                     compute_cost: float = R.DEFAULT_COMPUTE_COST) -> R.Report:
     """:func:`verify` played over Python sets with :mod:`pebble.rules`: slow, obviously correct."""
     rules = R.Rules.make(M, variant, sliding=sliding, strict=strict, compute_cost=compute_cost)
     dag = _with_outputs(dag, outputs)
@@ -282,9 +300,9 @@ def reference_verify(dag, schedule, M, *, variant="base", sliding=False, strict=
     for chunk in _chunks(dag, schedule):
         for code in chunk.tolist():
             kind, v = code & 3, code >> 2
-            bad = R.check(dag, rules, state, kind, v)
-            if bad is not None:
-                violation = R.make_violation(dag, rules, index, code, bad[0], v, bad[1])
+            broken = R.check(dag, rules, state, kind, v)
+            if broken is not None:
+                violation = R.make_violation(dag, rules, index, code, broken[0], v, broken[1])
                 break
             R.apply(dag, rules, state, kind, v)
             index += 1
@@ -292,9 +310,9 @@ def reference_verify(dag, schedule, M, *, variant="base", sliding=False, strict=
             break
     if violation is None:
         blue = np.array([int(o) in state.blue for o in dag.outputs], dtype=bool)
-        bad = R.end_violation(dag, rules, state, blue)
-        if bad is not None:
-            violation = R.make_violation(dag, rules, index, None, *bad)
+        at_end = R.end_violation(dag, rules, state, blue)
+        if at_end is not None:
+            violation = R.make_violation(dag, rules, index, None, *at_end)
     return R.Report(valid=violation is None, moves=index, loads=state.loads, stores=state.stores,
                     computes=state.computes, deletes=state.deletes, peak_red=state.peak, rules=rules,
                     violation=violation)

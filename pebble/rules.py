@@ -31,12 +31,17 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from enum import IntEnum
+from typing import TYPE_CHECKING, Any, TypeAlias
 
 import numpy as np
+import numpy.typing as npt
 
 from dags.errors import ArgumentError
 
 from .moves import COMPUTE, DELETE, KINDS, LOAD, STORE, move_text
+
+if TYPE_CHECKING:
+    from dags.core import DAG
 
 __all__ = ["Err", "Rules", "Violation", "Report", "State", "check", "apply", "undo", "DEFAULT_COMPUTE_COST"]
 
@@ -84,7 +89,8 @@ class Rules:
     strict: bool = True
 
     @classmethod
-    def make(cls, M, variant="base", *, sliding=False, strict=True, compute_cost=DEFAULT_COMPUTE_COST):
+    def make(cls, M: int, variant: str = "base", *, sliding: bool = False, strict: bool = True,
+             compute_cost: float = DEFAULT_COMPUTE_COST) -> Rules:
         if isinstance(M, bool) or not isinstance(M, int) or M <= 0:
             try:
                 ok = float(M).is_integer() and int(M) > 0 and not isinstance(M, bool)
@@ -135,7 +141,7 @@ _RULE_OF = {
 }
 
 
-def reason(err: Err, dag, node: int, extra: int, rules: Rules) -> str:
+def reason(err: Err, dag: DAG, node: int, extra: int, rules: Rules) -> str:
     """The violation in words, naming the nodes by label."""
     X = dag.label(node) if 0 <= node < dag.num_nodes else str(node)
     Y = dag.label(extra) if 0 <= extra < dag.num_nodes else str(extra)
@@ -151,8 +157,10 @@ def reason(err: Err, dag, node: int, extra: int, rules: Rules) -> str:
         Err.COMPUTE_PRED: f"predecessor {Y} has no red pebble",
         Err.REDUNDANT_COMPUTE: f"{X} already has a red pebble (a redundant compute)",
         Err.REDUNDANT_DELETE: f"{X} has no red pebble to delete (a redundant delete)",
-        Err.NODEL: f"{X} has no blue pebble; the nodel game removes a red pebble only from a node with a blue pebble",
-        Err.SLIDE_NEXT: f"compute {Y} found fast memory full, so this move must delete a red predecessor of {Y} (sliding)",
+        Err.NODEL: f"{X} has no blue pebble; the nodel game removes a red pebble only from a node "
+                   "with a blue pebble",
+        Err.SLIDE_NEXT: f"compute {Y} found fast memory full, so this move must delete a red predecessor of {Y} "
+                        "(sliding)",
         Err.SLIDE_END: f"the schedule ends right after compute {Y} found fast memory full; "
                        f"a red predecessor of {Y} must be deleted next (sliding)",
         Err.GOAL: f"output {X} has no blue pebble at the end"
@@ -181,15 +189,15 @@ class Violation:
         where = f"move {self.index}: {self.move}" if self.move is not None else f"end of schedule ({self.index} moves)"
         return f"{where}: {self.reason}"
 
-    def __str__(self):
+    def __str__(self) -> str:
         return self.message
 
-    def to_dict(self) -> dict:
+    def to_dict(self) -> dict[str, int | str | None]:
         return {"index": self.index, "move": self.move, "rule": self.rule, "message": self.message,
                 "reason": self.reason}
 
 
-def make_violation(dag, rules: Rules, index, code, err, node, extra) -> Violation:
+def make_violation(dag: DAG, rules: Rules, index: int, code: int | None, err: int, node: int, extra: int) -> Violation:
     err = Err(err)
     move = None if code is None else (move_text(dag, code) if 0 <= (code >> 2) < dag.num_nodes
                                       else f"{KINDS[code & 3]} {code >> 2}")
@@ -228,15 +236,16 @@ class Report:
     def variant(self) -> str:
         return self.rules.variant
 
-    def to_dict(self) -> dict:
-        d = {"valid": self.valid, "moves": self.moves, "loads": self.loads, "stores": self.stores,
-             "computes": self.computes, "deletes": self.deletes, "io": self.io, "cost": self.cost,
-             "peak_red": self.peak_red, "M": self.M, "variant": self.variant, "options": self.rules.options}
+    def to_dict(self) -> dict[str, Any]:
+        d: dict[str, Any] = {
+            "valid": self.valid, "moves": self.moves, "loads": self.loads, "stores": self.stores,
+            "computes": self.computes, "deletes": self.deletes, "io": self.io, "cost": self.cost,
+            "peak_red": self.peak_red, "M": self.M, "variant": self.variant, "options": self.rules.options}
         if self.violation is not None:
             d["violation"] = self.violation.to_dict()
         return d
 
-    def __str__(self):
+    def __str__(self) -> str:
         head = "valid" if self.valid else "INVALID"
         text = (f"{head} ({self.rules.describe()}): {self.moves} moves, I/O {self.io} "
                 f"({self.loads} loads + {self.stores} stores), {self.computes} computes, "
@@ -252,9 +261,9 @@ class Report:
 class State:
     """Pebble configuration and counters, over Python sets (reference and game)."""
 
-    red: set = field(default_factory=set)
-    blue: set = field(default_factory=set)
-    computed: set = field(default_factory=set)
+    red: set[int] = field(default_factory=set)
+    blue: set[int] = field(default_factory=set)
+    computed: set[int] = field(default_factory=set)
     pending: int = -1  # a compute that slid and still owes its delete
     loads: int = 0
     stores: int = 0
@@ -263,11 +272,11 @@ class State:
     peak: int = 0
 
     @classmethod
-    def initial(cls, dag) -> "State":
+    def initial(cls, dag: DAG) -> State:
         return cls(blue=set(dag.sources.tolist()))
 
 
-def check(dag, rules: Rules, state: State, kind: int, v: int):
+def check(dag: DAG, rules: Rules, state: State, kind: int, v: int) -> tuple[Err, int] | None:
     """``(Err, extra)`` for the first rule the move breaks, or ``None``."""
     if not 0 <= v < dag.num_nodes:
         return Err.NODE_RANGE, -1
@@ -308,7 +317,11 @@ def check(dag, rules: Rules, state: State, kind: int, v: int):
     return None
 
 
-def apply(dag, rules: Rules, state: State, kind: int, v: int):
+#: What :func:`undo` needs: kind, node, whether it was red, blue and computed, the pending slide and the peak.
+UndoRecord: TypeAlias = tuple[int, int, bool, bool, bool, int, int]
+
+
+def apply(dag: DAG, rules: Rules, state: State, kind: int, v: int) -> UndoRecord:
     """Play a move that :func:`check` accepted; returns what :func:`undo` needs."""
     record = (kind, v, v in state.red, v in state.blue, v in state.computed, state.pending, state.peak)
     if kind == LOAD:
@@ -332,7 +345,7 @@ def apply(dag, rules: Rules, state: State, kind: int, v: int):
     return record
 
 
-def undo(state: State, record) -> None:
+def undo(state: State, record: UndoRecord) -> None:
     """Take back the move that produced ``record``."""
     kind, v, was_red, was_blue, was_computed, pending, peak = record
     for flag, s in ((was_red, state.red), (was_blue, state.blue), (was_computed, state.computed)):
@@ -345,7 +358,7 @@ def undo(state: State, record) -> None:
     setattr(state, attr, getattr(state, attr) - 1)
 
 
-def end_violation(dag, rules: Rules, state: State, is_output_blue):
+def end_violation(dag: DAG, rules: Rules, state: State, is_output_blue: npt.ArrayLike) -> tuple[Err, int, int] | None:
     """``(Err, node, extra)`` for what is wrong at the end, or ``None``.
 
     ``is_output_blue`` is a boolean array over ``dag.outputs``.

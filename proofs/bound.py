@@ -27,22 +27,28 @@ so the ``compcost`` variant (which prices computes) is not one of them.
 from __future__ import annotations
 
 import math
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, Literal, TypeAlias, TypeVar
 
 from dags.errors import PebbleError
 from pebble.rules import Rules
 
+if TYPE_CHECKING:
+    from dags.core import DAG
+
 __all__ = ["Assumptions", "Bound", "BoundError", "register_bound", "unregister_bound", "registered_bounds",
            "bounds_for", "best_lower", "best_upper", "brief", "game_flags", "normalize_variant"]
 
-KINDS = ("lower", "upper")
+BoundKind: TypeAlias = Literal["lower", "upper"]
+KINDS: tuple[BoundKind, ...] = ("lower", "upper")
 
 
 class BoundError(PebbleError, ValueError):
     """A bound that cannot be computed or registered, with the reason in words."""
 
 
-def game_flags(variant) -> frozenset:
+def game_flags(variant: str) -> frozenset[str]:
     """The restrictions a variant name imposes, e.g. ``{'one-shot'}`` for ``'one-shot'``.
 
     >>> sorted(game_flags("one-shot+nodel")), sorted(game_flags("base"))
@@ -55,7 +61,7 @@ def game_flags(variant) -> frozenset:
     return frozenset(name for name, on in (("one-shot", rules.one_shot), ("nodel", rules.nodel)) if on)
 
 
-def normalize_variant(variant) -> str:
+def normalize_variant(variant: str) -> str:
     """The canonical name of a variant: ``'nodel+one-shot'`` reads ``'one-shot+nodel'``.
 
     >>> normalize_variant("nodel+one-shot")
@@ -88,7 +94,7 @@ class Assumptions:
     regime: str = "any M"
     family: str = "any DAG"
 
-    def __post_init__(self):
+    def __post_init__(self) -> None:
         object.__setattr__(self, "variant", normalize_variant(self.variant))
 
     @property
@@ -96,7 +102,7 @@ class Assumptions:
         """The variant, with ``+sliding`` when it applies: ``'one-shot+sliding'``."""
         return self.variant + ("+sliding" if self.sliding else "")
 
-    def to_dict(self) -> dict:
+    def to_dict(self) -> dict[str, str | bool]:
         return {"variant": self.variant, "sliding": self.sliding, "regime": self.regime, "family": self.family}
 
 
@@ -132,15 +138,15 @@ class Bound:
     """
 
     name: str
-    kind: str
+    kind: BoundKind
     value: float
     method: str
     formula: str
     assumptions: Assumptions = field(default_factory=Assumptions)
     reference: str = ""
-    parameters: dict = field(default_factory=dict)
+    parameters: dict[str, Any] = field(default_factory=dict)
 
-    def __post_init__(self):
+    def __post_init__(self) -> None:
         if self.kind not in KINDS:
             raise BoundError(f"bound {self.name!r}: kind must be 'lower' or 'upper', got {self.kind!r}")
         if isinstance(self.value, bool) or not isinstance(self.value, (int, float)) or math.isnan(self.value):
@@ -148,7 +154,7 @@ class Bound:
         if not isinstance(self.assumptions, Assumptions):
             raise BoundError(f"bound {self.name!r}: assumptions must be an Assumptions object")
 
-    def holds_in(self, variant="base", *, sliding=False) -> bool:
+    def holds_in(self, variant: str = "base", *, sliding: bool = False) -> bool:
         """Whether the bound holds in the given game (see the module docstring)."""
         asked = game_flags(variant)
         own = game_flags(self.assumptions.variant)
@@ -156,14 +162,21 @@ class Bound:
             return own <= asked and (self.assumptions.sliding or not sliding)
         return asked <= own and (sliding or not self.assumptions.sliding)
 
-    def to_dict(self) -> dict:
+    def to_dict(self) -> dict[str, Any]:
         return {"name": self.name, "kind": self.kind, "value": self.value, "method": self.method,
                 "formula": self.formula, "assumptions": self.assumptions.to_dict(), "reference": self.reference,
                 "parameters": dict(self.parameters)}
 
-    def __str__(self):
+    def __str__(self) -> str:
         sign = ">=" if self.kind == "lower" else "<="
         return f"Q {sign} {self.value:g}  [{self.name}: {self.formula}]"
+
+
+#: A bound function: ``(dag, M)`` to a bound, several, or ``None`` (nothing to say for this instance).
+BoundFunction: TypeAlias = "Callable[[DAG, int], Bound | Iterable[Bound] | None]"
+#: Which ``(dag, M)`` a bound function claims.
+Covers: TypeAlias = "Callable[[DAG, int], bool]"
+_BoundFunctionT = TypeVar("_BoundFunctionT", bound=BoundFunction)
 
 
 @dataclass(frozen=True)
@@ -171,9 +184,9 @@ class RegisteredBound:
     """A bound function, the predicate saying which ``(dag, M)`` it covers, and its game if fixed."""
 
     name: str
-    kind: str
-    func: object
-    covers: object
+    kind: BoundKind
+    func: BoundFunction
+    covers: Covers | None
     game: Assumptions | None = None
 
     @property
@@ -181,7 +194,7 @@ class RegisteredBound:
         doc = (self.func.__doc__ or "").strip()
         return doc.splitlines()[0] if doc else ""
 
-    def may_hold_in(self, variant, sliding) -> bool:
+    def may_hold_in(self, variant: str, sliding: bool) -> bool:
         """False when every bound the function returns would fail :meth:`Bound.holds_in`."""
         if self.game is None:
             return True
@@ -191,7 +204,8 @@ class RegisteredBound:
 _REGISTRY: dict[str, RegisteredBound] = {}
 
 
-def register_bound(name=None, *, kind="lower", covers=None, variant=None, sliding=False):
+def register_bound(name: str | None = None, *, kind: BoundKind = "lower", covers: Covers | None = None,
+                   variant: str | None = None, sliding: bool = False) -> Callable[[_BoundFunctionT], _BoundFunctionT]:
     """Register a bound function ``(dag, M) -> Bound | list[Bound] | None``.
 
     Parameters
@@ -225,7 +239,7 @@ def register_bound(name=None, *, kind="lower", covers=None, variant=None, slidin
         raise BoundError(f"argument 'kind' must be 'lower' or 'upper', got {kind!r}")
     game = None if variant is None else Assumptions(variant, sliding=sliding)
 
-    def decorate(func):
+    def decorate(func: _BoundFunctionT) -> _BoundFunctionT:
         key = name or func.__name__.replace("_", "-")
         if key in _REGISTRY and _REGISTRY[key].func is not func:
             raise BoundError(f"a bound named {key!r} is already registered")
@@ -235,18 +249,18 @@ def register_bound(name=None, *, kind="lower", covers=None, variant=None, slidin
     return decorate
 
 
-def unregister_bound(name) -> None:
+def unregister_bound(name: str) -> None:
     """Remove a registered bound (for experiments in a notebook)."""
     if _REGISTRY.pop(name, None) is None:
         raise BoundError(f"no bound named {name!r} is registered")
 
 
-def registered_bounds() -> dict:
+def registered_bounds() -> dict[str, RegisteredBound]:
     """``{name: RegisteredBound}`` of every registered bound function, in registration order."""
     return dict(_REGISTRY)
 
 
-def _check_memory(dag, M, sliding):
+def _check_memory(dag: DAG, M: int, sliding: bool) -> int:
     M = Rules.make(M).M  # a positive integer, or a ValueError naming the argument
     need = dag.min_memory(sliding=sliding)
     if M < need:
@@ -256,7 +270,8 @@ def _check_memory(dag, M, sliding):
     return M
 
 
-def bounds_for(dag, M, *, variant="base", sliding=False, kind=None, names=None, progress=None) -> list[Bound]:
+def bounds_for(dag: DAG, M: int, *, variant: str = "base", sliding: bool = False, kind: BoundKind | None = None,
+               names: Iterable[str] | None = None, progress: Callable[[str], object] | None = None) -> list[Bound]:
     """Every registered bound that covers ``(dag, M)`` and holds in the given game.
 
     Parameters
@@ -282,6 +297,7 @@ def bounds_for(dag, M, *, variant="base", sliding=False, kind=None, names=None, 
 
     Examples
     --------
+    >>> from proofs import bounds_for  # the package: importing it registers the built-in bounds
     >>> from dags import pyramid_dag
     >>> lower = bounds_for(pyramid_dag(3), 3, kind="lower")
     >>> [(b.name, b.value) for b in lower]
@@ -314,18 +330,18 @@ def bounds_for(dag, M, *, variant="base", sliding=False, kind=None, names=None, 
     return found
 
 
-def brief(bound) -> str:
+def brief(bound: Bound | None) -> str:
     """``'2040 (saha-ye)'``, or ``'-'`` for ``None``: a bound in a table cell."""
     return "-" if bound is None else f"{bound.value:g} ({bound.name})"
 
 
-def best_lower(bounds):
+def best_lower(bounds: Iterable[Bound]) -> Bound | None:
     """The largest lower bound of a list, or ``None``."""
     lows = [b for b in bounds if b.kind == "lower"]
     return max(lows, key=lambda b: b.value) if lows else None
 
 
-def best_upper(bounds):
+def best_upper(bounds: Iterable[Bound]) -> Bound | None:
     """The smallest upper bound of a list, or ``None``."""
     ups = [b for b in bounds if b.kind == "upper"]
     return min(ups, key=lambda b: b.value) if ups else None
