@@ -77,9 +77,12 @@ class SolveResult:
         Wall time.
     report : Report or None
         The verifier's report on ``schedule``.
-    M, variant, method : the instance and what solved it.
+    M, variant, method : the instance and the method that ran.
     stats : dict
         Method-specific figures (model size, states expanded, ...).
+    proved_by : str or None
+        The method whose proof or bound closed the gap (``method`` itself for
+        a single method's optimum); None if not proven optimal.
     """
 
     status: str
@@ -92,6 +95,11 @@ class SolveResult:
     variant: str
     method: str
     stats: dict = field(default_factory=dict)
+    proved_by: str | None = None
+
+    def __post_init__(self):
+        if self.status == "optimal" and self.proved_by is None:
+            self.proved_by = self.method
 
     @property
     def optimal(self) -> bool:
@@ -99,12 +107,13 @@ class SolveResult:
 
     def to_dict(self) -> dict:
         return {"status": self.status, "io": self.io, "lower_bound": self.lower_bound, "M": self.M,
-                "variant": self.variant, "method": self.method, "seconds": round(self.seconds, 3),
+                "variant": self.variant, "method": self.method, "proved_by": self.proved_by, "seconds": round(self.seconds, 3),
                 "moves": None if self.schedule is None else len(self.schedule), **self.stats}
 
     def __str__(self):
         if self.io is None:
             return f"{self.status}: no schedule found (lower bound {self.lower_bound}, {self.seconds:.2f} s)"
         bound = "" if self.optimal else f", lower bound {self.lower_bound}"
-        return (f"{self.status}: I/O {self.io}{bound} (M={self.M} {self.variant}, {self.method}, "
+        by = f" by {self.proved_by}" if self.proved_by not in (None, self.method) else ""
+        return (f"{self.status}: I/O {self.io}{bound} (M={self.M} {self.variant}, {self.method}{by}, "
                 f"{self.seconds:.2f} s, {len(self.schedule)} moves)")

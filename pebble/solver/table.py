@@ -97,13 +97,13 @@ def certify(spec, dag, M, variant, *, time_limit, search_nodes=SEARCH_NODES):
     """A table row for one instance, or ``None`` if no method proved its optimum in time."""
     from . import search, solve, step_search
     from .steps import MAX_NODES as STEPS_MAX_NODES
-    from .cpsat import SOLVER_VERSION
+    from .cpsat_model import SOLVER_VERSION
 
     proofs = []
     # In the base game the CP-SAT model and the step search each give their own proof.
     result = solve(dag, M, variant=variant, time_limit=time_limit, searches=variant != "base")
     if result.optimal:
-        proofs.append((result.method, result.io, result.seconds))
+        proofs.append((result.proved_by or result.method, result.io, result.seconds))
     if variant == "base" and dag.num_nodes <= STEPS_MAX_NODES:
         found = step_search(dag, M, time_limit=time_limit, max_states=12_000_000)
         if found.optimal:
