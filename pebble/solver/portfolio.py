@@ -24,7 +24,8 @@ the trivial bound (each needed input loaded, each output stored; it proves
 the optimum when the schedule meets it). *ideals*: :func:`.ideals.ideal_search`,
 exact for one-shot; in the base game its optimum is a schedule to beat. The
 *no-recompute model* is the CP-SAT model of the game without recomputation,
-exact and small; its optimum is a base (nodel) schedule. *steps*:
+exact and small; its optimum is a base (nodel) schedule (skipped when the
+ideal search found the one-shot optimum, which is that schedule). *steps*:
 :func:`.steps.step_search` for schedules below the incumbent (DAGs of at most
 62 nodes). *model*: the CP-SAT model of :mod:`.cpsat_model` for the variant
 (with recomputation a relaxation: its bound is a bound, a solution that
@@ -46,7 +47,7 @@ from ..moves import DELETE, STORE, Schedule, as_codes
 from ..rules import Rules
 from ..strategies import heuristic_schedule
 from .budget import Budget, default_memory_limit, rss
-from .cpsat_model import (BYTES_PER_TERM, SOLVER_VERSION, CpSatRun, build_model, cp_model, cut_transitions, hint,
+from .cpsat_model import (BYTES_PER_TERM, SOLVER_VERSION, TERMS_PER_SECOND, CpSatRun, build_model, cp_model, cut_transitions, hint,
                           model_size, realise)
 from .ideals import ideal_search
 from .results import SolveResult, SolverError, checked_report, game_rules
@@ -77,6 +78,7 @@ class Policy:
     symmetry_share: float = 0.05
     symmetry_seconds: float = 2.0
     model_bytes_per_term: int = BYTES_PER_TERM
+    model_terms_per_second: int = TERMS_PER_SECOND  # a model that would take over twice the time left is not built
 
 
 @dataclass
@@ -206,8 +208,6 @@ def _stage_start(s: _Solve, hint_schedule):
 def _stage_ideals(s: _Solve):
     """The ideal search (one-shot and base): proves in one-shot; in base its optimum is the incumbent."""
     rules, inc = s.rules, s.incumbent
-    if rules.nodel or not s.searches:
-        return None
     share = s.policy.ideals_share if rules.one_shot else s.policy.ideals_base_share
     seconds = s.deadline(share) - time.perf_counter()
     states = s.states_that_fit(s.policy.ideals_max_states, s.policy.ideals_bytes_per_state)
@@ -228,8 +228,6 @@ def _stage_ideals(s: _Solve):
 def _stage_no_recompute(s: _Solve):
     """Base and nodel: the exact CP-SAT model of the game without recomputation, for an incumbent to beat."""
     rules = s.rules
-    if rules.one_shot or s.stats.get("stages", {}).get("ideals") == "optimal":
-        return None
     game = Rules.make(rules.M, "+".join(["one-shot"] + (["nodel"] if rules.nodel else [])))
     return _solve_model(s, game, s.deadline(s.policy.no_recompute_end), proves_bound=False)
 
@@ -237,8 +235,6 @@ def _stage_no_recompute(s: _Solve):
 def _stage_steps(s: _Solve):
     """Base: the step search for schedules below the incumbent; proves, and its bound rises as it runs."""
     rules, inc = s.rules, s.incumbent
-    if rules.variant != "base" or not s.searches:
-        return None
     seconds = s.deadline(s.policy.steps_end) - time.perf_counter()
     states = s.states_that_fit(s.policy.steps_max_states, s.policy.steps_bytes_per_state)
     if s.dag.num_nodes > STEPS_MAX_NODES:
@@ -264,9 +260,7 @@ def _stage_model(s: _Solve):
 
 def _stage_fallback(s: _Solve):
     """When no model fitted: say so; the result is the start's schedule (verified) and the best bound."""
-    if not s.stats.get("model_refused"):
-        return None
-    s.note(f"keeping the best verified schedule (I/O {s.incumbent.io}) and the proven bound "
+    s.note(f"fallback: keeping the best verified schedule (I/O {s.incumbent.io}) and the proven bound "
            f"{s.incumbent.lower} ({s.incumbent.proved_by})")
     return "done"
 
@@ -285,6 +279,12 @@ def _solve_model(s: _Solve, rules, deadline, *, proves_bound):
         s.note(f"the {rules.variant} model (about {variables} variables, {terms} terms, {need / 2**30:.2f} GiB) "
                f"does not fit in the {max(have, 0) / 2**30:.2f} GiB left of the memory budget: not built")
         return "too large"
+    build_seconds = terms / s.policy.model_terms_per_second
+    if build_seconds > 2 * (deadline - time.perf_counter()):
+        s.stats["model_refused"] = True
+        s.note(f"the {rules.variant} model (about {terms} terms) would take about {build_seconds:.0f} s to build, "
+               f"more than the time left: not built")
+        return "too slow to build"
     budget = s.budget.until(deadline)
     pm = build_model(s.dag, rules, inc, s.symmetry_chain(), budget)
     if not pm.complete:
@@ -311,9 +311,15 @@ def _solve_model(s: _Solve, rules, deadline, *, proves_bound):
     return "optimal" if inc.proven else status.name.lower()
 
 
-# The stages in the order they run; each returns its status, or None when it is not for the variant.
-STAGES = (("ideals", _stage_ideals), ("no-recompute", _stage_no_recompute), ("steps", _stage_steps),
-          ("model", _stage_model), ("fallback", _stage_fallback))
+# The stages in the order they run: name, whether it is for this solve (the table), and the stage (its status).
+STAGES = (
+    ("ideals", lambda s: s.searches and not s.rules.nodel, _stage_ideals),
+    ("no-recompute", lambda s: not s.rules.one_shot and s.stats["stages"].get("ideals") != "optimal",
+     _stage_no_recompute),
+    ("steps", lambda s: s.searches and s.rules.variant == "base", _stage_steps),
+    ("model", lambda s: True, _stage_model),
+    ("fallback", lambda s: s.stats.get("model_refused", False), _stage_fallback),
+)
 
 
 def solve(dag, M, *, variant="base", time_limit=60.0, workers=2, seed=0, deterministic_time=None,
@@ -397,14 +403,12 @@ def solve(dag, M, *, variant="base", time_limit=60.0, workers=2, seed=0, determi
         notes(f"start: warm start and trivial bound (budget {time_limit:g} s, {memory_limit / 2**30:.2f} GiB)")
     stats["stages"]["start"] = _stage_start(s, hint)
     try:
-        for name, stage in STAGES:
-            if inc.proven or (name != "fallback" and (run.interrupted or budget.exceeded())):
+        for name, applies, stage in STAGES:
+            if inc.proven or run.interrupted or not applies(s):  # each stage checks its own time and memory
                 continue
-            if notes is not None and name != "fallback":
+            if notes is not None:
                 notes(f"{name}: from {time.perf_counter() - start:.2f} s")
-            status = stage(s)
-            if status is not None:
-                stats["stages"][name] = status
+            stats["stages"][name] = stage(s)
     except KeyboardInterrupt:  # between two solver runs: keep what was found
         run.interrupted = True
     stats["interrupted"] = run.interrupted
