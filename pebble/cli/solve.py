@@ -47,6 +47,8 @@ def register(sub):
                    help="memory the solve may hold, such as 4G or 512M (default: 8G or half the machine's memory); "
                         "a model that does not fit is not built")
     p.add_argument("--seed", type=int, default=0, help="CP-SAT's random seed (default: 0)")
+    p.add_argument("--deterministic-time", type=_positive_float, default=None, metavar="SECONDS",
+                   help="CP-SAT's deterministic time per solver call; with --workers 1, runs that repeat exactly")
     p.add_argument("--method", choices=tuple(METHODS), default="solve",
                    help="solve (default: the searches, then the CP-SAT model, in stages), cp-sat: the CP-SAT "
                         "model alone, ideals: A* over the DAG's ideals (one-shot only), steps: A* over red and "
@@ -76,8 +78,10 @@ def run(args) -> int:
     options = dict(variant=args.variant, time_limit=args.time_limit, workers=args.workers, seed=args.seed,
                    memory_limit=args.memory_limit or default_memory_limit(),
                    progress=None if args.quiet else _progress)
-    if args.method in ("solve", "cp-sat") and not args.quiet:
-        options["notes"] = _note
+    if args.method in ("solve", "cp-sat"):
+        options["deterministic_time"] = args.deterministic_time
+        if not args.quiet:
+            options["notes"] = _note
     result = METHODS[args.method](dag, args.M, **options)
     if result.stats.get("interrupted"):
         print("pebble: interrupted; the best schedule so far follows", file=sys.stderr)
