@@ -246,18 +246,6 @@ def registered_bounds() -> dict:
     return dict(_REGISTRY)
 
 
-def _check_memory(dag, M, sliding):
-    from pebble.rules import Rules
-
-    M = Rules.make(M).M  # a positive integer, or a ValueError naming the argument
-    need = dag.min_memory(sliding=sliding)
-    if M < need:
-        why = "max in-degree, with sliding" if sliding else "max in-degree + 1"
-        raise BoundError(f"argument 'M': no pebbling of {dag.name or 'this DAG'} exists with M = {M} "
-                         f"(it needs M >= {need}: {why})")
-    return M
-
-
 def bounds_for(dag, M, *, variant="base", sliding=False, kind=None, names=None, progress=None) -> list[Bound]:
     """Every registered bound that covers ``(dag, M)`` and holds in the given game.
 
@@ -289,7 +277,9 @@ def bounds_for(dag, M, *, variant="base", sliding=False, kind=None, names=None, 
     >>> [(b.name, b.value) for b in lower]
     [('trivial', 5)]
     """
-    M = _check_memory(dag, M, sliding)
+    from pebble.rules import check_memory
+
+    M = check_memory(dag, M, sliding=sliding, what="argument 'M'")
     game_flags(variant)
     registry = registered_bounds()
     if names is not None:

@@ -29,14 +29,14 @@ def verified_schedule_bound(dag, M, name, generator, **options):
     (20, 'one-shot')
     """
     from pebble import Verifier
-    from pebble.strategies import StrategyError, schedule_chunks
+    from pebble.strategies import MemoryTooSmall, StrategyError, schedule_chunks
 
     games = {v: Verifier(dag, M, variant=v) for v in ("base", "one-shot", "nodel")}
     try:
         for chunk in schedule_chunks(generator, dag, M, **options):
             for checker in games.values():
                 checker.feed(chunk)
-    except StrategyError:
+    except (StrategyError, MemoryTooSmall):
         return None
     reports = {v: checker.finish() for v, checker in games.items()}
     base = reports["base"]

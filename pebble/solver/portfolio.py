@@ -22,7 +22,8 @@ fallback                when the model does not fit in memory: the start's sched
 *start*: the general heuristic's schedule (or the ``hint``), verified, and
 the trivial bound (each needed input loaded, each output stored; it proves
 the optimum when the schedule meets it). *ideals*: :func:`.ideals.ideal_search`,
-exact for one-shot; in the base game its optimum is a schedule to beat. The
+exact for one-shot; in the base game its optimum is a schedule to beat (DAGs
+of at most 500 nodes: ``Policy.ideals_max_nodes``). The
 *no-recompute model* is the CP-SAT model of the game without recomputation,
 exact and small; its optimum is a base (nodel) schedule (skipped when the
 ideal search found the one-shot optimum, which is that schedule). *steps*:
@@ -70,6 +71,9 @@ class Policy:
     ideals_share: float = 0.5  # one-shot: the ideal search proves, so it may take half
     ideals_base_share: float = 0.2  # base: it only gives the incumbent
     ideals_max_states: int = 3_000_000
+    # The ideal search checks its clock every 256 expansions, and an expansion costs about the DAG's size
+    # squared: beyond this many nodes it could overrun its share by more than seconds, and it proves nothing there.
+    ideals_max_nodes: int = 500
     ideals_bytes_per_state: int = 400
     no_recompute_end: float = 0.5
     steps_end: float = 0.9
@@ -208,6 +212,8 @@ def _stage_start(s: _Solve, hint_schedule):
 def _stage_ideals(s: _Solve):
     """The ideal search (one-shot and base): proves in one-shot; in base its optimum is the incumbent."""
     rules, inc = s.rules, s.incumbent
+    if s.dag.num_nodes > s.policy.ideals_max_nodes:
+        return f"over {s.policy.ideals_max_nodes} nodes"
     share = s.policy.ideals_share if rules.one_shot else s.policy.ideals_base_share
     seconds = s.deadline(share) - time.perf_counter()
     states = s.states_that_fit(s.policy.ideals_max_states, s.policy.ideals_bytes_per_state)

@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 
 from ..engine import verify
 from ..moves import Schedule
-from ..rules import Report, Rules
+from ..rules import Report, Rules, check_memory
 from dags.errors import PebbleError
 
 __all__ = ["SolverError", "SolveResult", "STATUSES", "bits", "game_rules", "checked_report"]
@@ -31,21 +31,18 @@ class SolverError(PebbleError, ValueError):
 
 
 def game_rules(dag, M, variant, *, supported=("base", "one-shot", "nodel", "one-shot+nodel")) -> Rules:
-    """The rules of the game to solve; raises :class:`SolverError` at once for an impossible M.
+    """The rules of the game to solve; raises :class:`~pebble.rules.MemoryTooSmall` at once for an impossible M.
 
     >>> from dags import pyramid_dag
     >>> game_rules(pyramid_dag(3), 2, "base")
     Traceback (most recent call last):
     ...
-    pebble.solver.results.SolverError: M = 2 is below the smallest feasible M = 3 for pyramid(3) (max in-degree 2, plus 1 for the result)
+    pebble.rules.MemoryTooSmall: M = 2 is below the smallest feasible M = 3 for pyramid(3) (max in-degree 2, plus 1 for the result)
     """
     rules = Rules.make(M, variant)
     if rules.variant not in supported:
         raise SolverError(f"argument 'variant': the exact solvers take {', '.join(supported)}, got {variant!r}")
-    smallest = dag.min_memory()
-    if rules.M < smallest:
-        raise SolverError(f"M = {rules.M} is below the smallest feasible M = {smallest} for {dag.name or 'this DAG'} "
-                          f"(max in-degree {smallest - 1}, plus 1 for the result)")
+    check_memory(dag, rules.M)
     return rules
 
 
