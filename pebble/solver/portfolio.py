@@ -6,7 +6,7 @@ its own deadline, fixed at the start as a share of the time limit
 (:class:`Policy`); a stage that is not for the variant, or that starts with
 the optimum already proven or no time left, is skipped. Stages stop at their
 deadline, on Ctrl-C, or when the memory budget is spent, and keep what they
-found. Where each method comes from: ``docs/solver-portfolio.md``.
+found. The stages at length: ``docs/solver-portfolio.md``.
 
 ======================  ===================  ===================  ==================  ==================
 stage (share of time)   base                 one-shot             nodel               one-shot+nodel
@@ -16,7 +16,7 @@ ideals (to 0.2 / 0.5)   incumbent only       **proves**, bound    --            
 no-recompute model      incumbent (to 0.5)   --                   incumbent (to 0.5)  --
 steps (to 0.9)          **proves**, bound    --                   --                  --
 model (to 1.0)          relaxation: bound    **proves**, bound    relaxation: bound   **proves**, bound
-fallback                when the model does not fit in memory: the start's schedule and trivial bound
+fallback                if no model fits     if no model fits     if no model fits    if no model fits
 ======================  ===================  ===================  ==================  ==================
 
 *start*: the general heuristic's schedule (or the ``hint``), verified, and
@@ -32,8 +32,8 @@ ideal search found the one-shot optimum, which is that schedule). *steps*:
 (with recomputation a relaxation: its bound is a bound, a solution that
 decodes is a schedule), cut and solved again while time remains. The model
 is built only if :func:`.cpsat_model.model_size` says it fits in the memory
-left; otherwise, or if building runs out of time or memory, the *fallback*
-says so and the result keeps the start's schedule and bound (``feasible``).
+left and can be built in about the time left; otherwise, or if building
+runs out of time or memory, the *fallback* says so and the result keeps the start's schedule and bound (``feasible``).
 ``proved_by`` names the stage whose bound met the schedule (``trivial``,
 ``ideals``, ``steps`` or ``cp-sat``).
 """
@@ -48,8 +48,8 @@ from ..moves import DELETE, STORE, Schedule, as_codes
 from ..rules import Rules
 from ..strategies import heuristic_schedule
 from .budget import Budget, default_memory_limit, rss
-from .cpsat_model import (BYTES_PER_TERM, SOLVER_VERSION, TERMS_PER_SECOND, CpSatRun, build_model, cp_model, cut_transitions, hint,
-                          model_size, realise)
+from .cpsat_model import (BYTES_PER_TERM, SOLVER_VERSION, TERMS_PER_SECOND, CpSatRun, build_model, cp_model,
+                          cut_transitions, hint, model_size, realise)
 from .ideals import ideal_search
 from .results import SolveResult, SolverError, checked_report, game_rules
 from .steps import MAX_NODES as STEPS_MAX_NODES, step_search
@@ -144,6 +144,7 @@ class _Solve:
     notes: object
     stats: dict
     chain: list | None = None
+    model_refused: bool = False
 
     def deadline(self, share):
         return self.incumbent.start + share * self.time_limit
@@ -261,7 +262,9 @@ def _stage_steps(s: _Solve):
 
 def _stage_model(s: _Solve):
     """The CP-SAT model of the variant (a relaxation with recomputation), cut and solved again while it pays."""
-    return _solve_model(s, s.rules, s.deadline(1.0), proves_bound=True)
+    status = _solve_model(s, s.rules, s.deadline(1.0), proves_bound=True)
+    s.model_refused = status in _NOT_BUILT
+    return status
 
 
 def _stage_fallback(s: _Solve):
@@ -281,20 +284,17 @@ def _solve_model(s: _Solve, rules, deadline, *, proves_bound):
     have = s.budget.bytes_left()
     s.stats[f"model_{rules.variant}"] = {"variables": variables, "terms": terms}
     if need > have:
-        s.stats["model_refused"] = True
         s.note(f"the {rules.variant} model (about {variables} variables, {terms} terms, {need / 2**30:.2f} GiB) "
                f"does not fit in the {max(have, 0) / 2**30:.2f} GiB left of the memory budget: not built")
         return "too large"
     build_seconds = terms / s.policy.model_terms_per_second
     if build_seconds > 2 * (deadline - time.perf_counter()):
-        s.stats["model_refused"] = True
         s.note(f"the {rules.variant} model (about {terms} terms) would take about {build_seconds:.0f} s to build, "
                f"more than the time left: not built")
         return "too slow to build"
     budget = s.budget.until(deadline)
     pm = build_model(s.dag, rules, inc, s.symmetry_chain(), budget)
     if not pm.complete:
-        s.stats["model_refused"] = True
         s.note(f"building the {rules.variant} model ran out of {budget.reason}: not solved")
         return f"out of {budget.reason}"
     s.stats.update(steps=pm.num_steps, variables=len(pm.model.proto.variables),
@@ -317,6 +317,9 @@ def _solve_model(s: _Solve, rules, deadline, *, proves_bound):
     return "optimal" if inc.proven else status.name.lower()
 
 
+# What _solve_model returns when it did not build the model.
+_NOT_BUILT = ("too large", "too slow to build", "out of time", "out of memory")
+
 # The stages in the order they run: name, whether it is for this solve (the table), and the stage (its status).
 STAGES = (
     ("ideals", lambda s: s.searches and not s.rules.nodel, _stage_ideals),
@@ -324,7 +327,7 @@ STAGES = (
      _stage_no_recompute),
     ("steps", lambda s: s.searches and s.rules.variant == "base", _stage_steps),
     ("model", lambda s: True, _stage_model),
-    ("fallback", lambda s: s.stats.get("model_refused", False), _stage_fallback),
+    ("fallback", lambda s: s.model_refused, _stage_fallback),
 )
 
 
@@ -418,6 +421,7 @@ def solve(dag, M, *, variant="base", time_limit=60.0, workers=2, seed=0, determi
     except KeyboardInterrupt:  # between two solver runs: keep what was found
         run.interrupted = True
     stats["interrupted"] = run.interrupted
+    stats["bound_by"] = inc.proved_by  # what proved the lower bound, proven optimal or not
     io = inc.io
     status = "unknown" if io is None else ("optimal" if inc.proven else "feasible")
     lower = io if status == "optimal" else inc.lower

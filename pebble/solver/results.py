@@ -104,7 +104,8 @@ class SolveResult:
 
     def to_dict(self) -> dict:
         return {"status": self.status, "io": self.io, "lower_bound": self.lower_bound, "M": self.M,
-                "variant": self.variant, "method": self.method, "proved_by": self.proved_by, "seconds": round(self.seconds, 3),
+                "variant": self.variant, "method": self.method, "proved_by": self.proved_by,
+                "seconds": round(self.seconds, 3),
                 "moves": None if self.schedule is None else len(self.schedule), **self.stats}
 
     def __str__(self):
