@@ -279,9 +279,14 @@ def _solve_model(s: _Solve, rules, deadline, *, proves_bound):
     inc, run = s.incumbent, s.run
     if not run.time_left(deadline):
         return "no time"
+    have = s.budget.bytes_left()
+    windows = s.dag.num_nodes ** 2 // 4  # the ancestor and descendant bit sets that model_size itself needs
+    if windows > have:
+        s.note(f"the {rules.variant} model of {s.dag.num_nodes} nodes does not fit in the {max(have, 0) / 2**30:.2f} "
+               f"GiB left of the memory budget: not built")
+        return "too large"
     variables, terms = model_size(s.dag, rules)
     need = terms * s.policy.model_bytes_per_term
-    have = s.budget.bytes_left()
     s.stats[f"model_{rules.variant}"] = {"variables": variables, "terms": terms}
     if need > have:
         s.note(f"the {rules.variant} model (about {variables} variables, {terms} terms, {need / 2**30:.2f} GiB) "
