@@ -422,3 +422,19 @@ def test_memory_sizes_parse():
     for bad in ("", "x", "-1G", "0"):
         with pytest.raises(ValueError, match="size"):
             parse_bytes(bad)
+
+
+def test_one_memory_check_for_the_solver_the_strategies_and_the_bounds():
+    import pebble.strategies
+    from pebble import PebbleError
+    from pebble.rules import MemoryTooSmall, check_memory
+    from proofs import bounds_for
+
+    assert pebble.strategies.MemoryTooSmall is MemoryTooSmall and issubclass(MemoryTooSmall, (PebbleError, ValueError))
+    g = dags.build("pyramid:h=3")
+    assert check_memory(g, 3) == 3 and check_memory(g, 2, sliding=True) == 2
+    for call, what in [(lambda: _solve(g, 2), ""), (lambda: heuristic_schedule(g, 2), "strategy 'heuristic': "),
+                       (lambda: bounds_for(g, 2), "argument 'M': ")]:
+        with pytest.raises(MemoryTooSmall, match=f"^{what}M = 2 is below the smallest feasible M = 3") as caught:
+            call()
+        assert caught.value.smallest == 3
