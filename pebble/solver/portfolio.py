@@ -13,7 +13,7 @@ stage (share of time)   base                 one-shot             nodel         
 ======================  ===================  ===================  ==================  ==================
 start (at once)         heuristic, trivial   heuristic, trivial   heuristic, trivial  heuristic, trivial
 ideals (to 0.2 / 0.5)   incumbent only       **proves**, bound    --                  --
-no-recompute model      incumbent (to 0.5)   --                   incumbent (to 0.5)  --
+no-recompute model      incumbent (0.5*)     --                   incumbent (0.5*)    --
 steps (to 0.9)          **proves**, bound    --                   --                  --
 model (to 1.0)          relaxation: bound    **proves**, bound    relaxation: bound   **proves**, bound
 fallback                if no model fits     if no model fits     if no model fits    if no model fits
@@ -26,7 +26,8 @@ exact for one-shot; in the base game its optimum is a schedule to beat (DAGs
 of at most 500 nodes: ``Policy.ideals_max_nodes``). The
 *no-recompute model* is the CP-SAT model of the game without recomputation,
 exact and small; its optimum is a base (nodel) schedule (skipped when the
-ideal search found the one-shot optimum, which is that schedule). *steps*:
+ideal search found the one-shot optimum, which is that schedule; * to the
+end when the variant's model will not fit). *steps*:
 :func:`.steps.step_search` for schedules below the incumbent (DAGs of at most
 62 nodes). *model*: the CP-SAT model of :mod:`.cpsat_model` for the variant
 (with recomputation a relaxation: its bound is a bound, a solution that
@@ -236,7 +237,11 @@ def _stage_no_recompute(s: _Solve):
     """Base and nodel: the exact CP-SAT model of the game without recomputation, for an incumbent to beat."""
     rules = s.rules
     game = Rules.make(rules.M, "+".join(["one-shot"] + (["nodel"] if rules.nodel else [])))
-    return _solve_model(s, game, s.deadline(s.policy.no_recompute_end), proves_bound=False)
+    end = s.policy.no_recompute_end
+    if not _fits(s, rules)[0]:  # the relaxation will not be built: this model may have its time too
+        s.note(f"the {rules.variant} model will not fit: the {game.variant} model may take the whole time")
+        end = 1.0
+    return _solve_model(s, game, s.deadline(end), proves_bound=False)
 
 
 def _stage_steps(s: _Solve):
@@ -274,23 +279,39 @@ def _stage_fallback(s: _Solve):
     return "done"
 
 
+class _Verdict:
+    """Whether a model fits in the memory left (truthy), and why not."""
+
+    def __init__(self, why=None):
+        self.why = why
+
+    def __bool__(self):
+        return self.why is None
+
+
+def _fits(s: _Solve, rules):
+    """``(verdict, terms)``: whether the model of ``rules`` fits in the memory left, by its size counted first."""
+    have = s.budget.bytes_left()
+    left = f"the {max(have, 0) / 2**30:.2f} GiB left of the memory budget: not built"
+    if s.dag.num_nodes ** 2 // 4 > have:  # the ancestor and descendant bit sets that model_size itself needs
+        return _Verdict(f"the {rules.variant} model of {s.dag.num_nodes} nodes does not fit in {left}"), None
+    variables, terms = model_size(s.dag, rules)
+    need = terms * s.policy.model_bytes_per_term
+    s.stats[f"model_{rules.variant}"] = {"variables": variables, "terms": terms}
+    if need > have:
+        return _Verdict(f"the {rules.variant} model (about {variables} variables, {terms} terms, "
+                        f"{need / 2**30:.2f} GiB) does not fit in {left}"), terms
+    return _Verdict(), terms
+
+
 def _solve_model(s: _Solve, rules, deadline, *, proves_bound):
     """Build the model of ``rules`` if it fits in the budget, and solve it until ``deadline``."""
     inc, run = s.incumbent, s.run
     if not run.time_left(deadline):
         return "no time"
-    have = s.budget.bytes_left()
-    windows = s.dag.num_nodes ** 2 // 4  # the ancestor and descendant bit sets that model_size itself needs
-    if windows > have:
-        s.note(f"the {rules.variant} model of {s.dag.num_nodes} nodes does not fit in the {max(have, 0) / 2**30:.2f} "
-               f"GiB left of the memory budget: not built")
-        return "too large"
-    variables, terms = model_size(s.dag, rules)
-    need = terms * s.policy.model_bytes_per_term
-    s.stats[f"model_{rules.variant}"] = {"variables": variables, "terms": terms}
-    if need > have:
-        s.note(f"the {rules.variant} model (about {variables} variables, {terms} terms, {need / 2**30:.2f} GiB) "
-               f"does not fit in the {max(have, 0) / 2**30:.2f} GiB left of the memory budget: not built")
+    fits, terms = _fits(s, rules)
+    if not fits:
+        s.note(fits.why)
         return "too large"
     build_seconds = terms / s.policy.model_terms_per_second
     if build_seconds > 2 * (deadline - time.perf_counter()):
