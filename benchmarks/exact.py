@@ -1,7 +1,7 @@
 """Exact optimal pebbling: ``solve`` against the plain time-expanded model.
 
 For each instance (DAG, M, variant): the optimum or [lower, upper] and the
-time to prove it with 2 workers, for ``solve`` (pebble.solver.cpsat: the
+time to prove it with 2 workers, for ``solve`` (pebble.solver.portfolio: the
 ideal search, then the CP-SAT model; ``proved_by`` records which proved the
 bound; the method is named ``cp-sat`` in the results) and, in
 the same run, for the plain model (pebble.solver.plain_model: one move per
@@ -131,7 +131,7 @@ def main(argv=None) -> int:
                                "seconds": round(r.seconds, 3), "time_limit": limit, "workers": 2,
                                "load_average": round(load, 2), "solver": r.stats.get("solver", "")}
                         if method == "cp-sat" and r.status == "optimal":
-                            row["proved_by"] = r.method  # the CP-SAT model or the ideal search (see solve)
+                            row["proved_by"] = r.proved_by  # the stage whose bound met the schedule (see solve)
                             row["schedule"] = save_schedule(path.parent, name, dag, M, variant, r)
                         with open(path, "a", encoding="utf-8") as f:
                             f.write(json.dumps(row) + "\n")
@@ -155,7 +155,7 @@ def save_schedule(folder, name, dag, M, variant, result):
     stem = name.replace(":", "-").replace(",", "-")
     path = optima / f"{stem}.M{M}.{variant}.sched"
     write_schedule(path, result.schedule, dag, comment=f"{name} M={M} {variant}: optimal I/O {result.io} "
-                   f"proven by {result.method} ({result.stats.get('solver', '')})")
+                   f"proven by {result.proved_by} ({result.stats.get('solver', '')})")
     return str(path.relative_to(folder))
 
 

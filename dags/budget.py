@@ -16,7 +16,7 @@ import os
 
 from .errors import ArgumentError, SizeError
 
-__all__ = ["MAX_LINE", "BYTES_PER_NODE", "BYTES_PER_EDGE", "memory_limit", "estimated_bytes", "check_budget",
+__all__ = ["MAX_LINE", "BYTES_PER_NODE", "BYTES_PER_EDGE", "parse_bytes", "memory_limit", "estimated_bytes", "check_budget",
            "bounded_lines"]
 
 # Bytes per node and per edge of a DAG in use: the CSR arrays, ops, the cached
@@ -28,20 +28,28 @@ MAX_LINE = 4096  # characters in one line of a text schedule or HyperDAG file
 _SUFFIX = {"": 1, "K": 1 << 10, "M": 1 << 20, "G": 1 << 30, "T": 1 << 40}
 
 
+def parse_bytes(text: str) -> int:
+    """``'4G'``, ``'512M'``, ``'2GiB'``, ``'100000'`` -> bytes; ValueError naming the text otherwise."""
+    s = text.strip().upper().removesuffix("IB").removesuffix("B")
+    unit = s[-1:] if s[-1:] in _SUFFIX and s[-1:] else ""
+    try:
+        value = float(s[:len(s) - len(unit)]) * _SUFFIX[unit]
+    except ValueError:
+        value = math.nan
+    if not (math.isfinite(value) and value > 0):
+        raise ValueError(f"must be a positive size such as 4G or 512M, got {text!r}")
+    return int(value)
+
+
 def memory_limit() -> int:
     """The budget in bytes: ``PEBBLE_MEMORY_LIMIT`` if set, else half the physical memory or ``RLIMIT_AS``."""
     text = os.environ.get("PEBBLE_MEMORY_LIMIT", "").strip()
     if text:
-        unit = text[-1].upper() if text[-1].isalpha() else ""
-        number = text[:-1] if unit else text
         try:
-            value = float(number) * _SUFFIX[unit]
-        except (KeyError, ValueError):
-            value = math.nan
-        if not (math.isfinite(value) and value > 0):
+            return parse_bytes(text)
+        except ValueError:
             raise ArgumentError(f"environment variable PEBBLE_MEMORY_LIMIT must be a size such as 4G or "
-                                f"500000000, got {text!r}")
-        return int(value)
+                                f"500000000, got {text!r}") from None
     try:
         physical = os.sysconf("SC_PHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
     except (ValueError, OSError, AttributeError):  # no sysconf: assume a small machine

@@ -36,14 +36,15 @@ from typing import TYPE_CHECKING, Any, TypeAlias
 import numpy as np
 import numpy.typing as npt
 
-from dags.errors import ArgumentError
+from dags.errors import ArgumentError, PebbleError
 
 from .moves import COMPUTE, DELETE, KINDS, LOAD, STORE, move_text
 
 if TYPE_CHECKING:
     from dags.core import DAG
 
-__all__ = ["Err", "Rules", "Violation", "Report", "State", "check", "apply", "undo", "DEFAULT_COMPUTE_COST"]
+__all__ = ["Err", "Rules", "Violation", "Report", "State", "check", "apply", "undo", "DEFAULT_COMPUTE_COST",
+           "MemoryTooSmall", "check_memory"]
 
 DEFAULT_COMPUTE_COST = 1e-3
 MAX_COMPUTE_COST = 1e12
@@ -139,6 +140,38 @@ _RULE_OF = {
     Err.REDUNDANT_COMPUTE: "redundant", Err.REDUNDANT_DELETE: "redundant", Err.NODEL: "nodel",
     Err.SLIDE_NEXT: "sliding", Err.SLIDE_END: "sliding", Err.GOAL: "goal",
 }
+
+
+class MemoryTooSmall(PebbleError, ValueError):
+    """M below what a pebbling (or a strategy) needs; ``smallest`` is the least M that works."""
+
+    def __init__(self, message: str, smallest: int) -> None:
+        super().__init__(message)
+        self.smallest = smallest
+
+
+def check_memory(dag: DAG, M: int, *, sliding: bool = False, what: str | None = None) -> int:
+    """``M`` as an int if some complete pebbling of ``dag`` exists with M red pebbles.
+
+    Raises :class:`MemoryTooSmall` naming the smallest M (``dag.min_memory``)
+    otherwise, prefixed by ``what`` (who asks: ``"argument 'M'"``, a
+    strategy's name), and ValueError for an M that is not a positive integer.
+
+    >>> from dags import pyramid_dag
+    >>> check_memory(pyramid_dag(3), 2)
+    Traceback (most recent call last):
+    ...
+    pebble.rules.MemoryTooSmall: M = 2 is below the smallest feasible M = 3 for pyramid(3) (max in-degree 2, plus 1 for the result)
+    """
+    M = Rules.make(M).M
+    smallest = dag.min_memory(sliding=sliding)
+    if M < smallest:
+        why = (f"max in-degree {smallest}, with sliding" if sliding
+               else f"max in-degree {smallest - 1}, plus 1 for the result")
+        prefix = f"{what}: " if what else ""
+        raise MemoryTooSmall(f"{prefix}M = {M} is below the smallest feasible M = {smallest} for "
+                             f"{dag.name or 'this DAG'} ({why})", smallest)
+    return M
 
 
 def reason(err: Err, dag: DAG, node: int, extra: int, rules: Rules) -> str:

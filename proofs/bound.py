@@ -32,7 +32,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal, TypeAlias, TypeVar
 
 from dags.errors import PebbleError
-from pebble.rules import Rules
+from pebble.rules import Rules, check_memory
 
 if TYPE_CHECKING:
     from dags.core import DAG
@@ -260,16 +260,6 @@ def registered_bounds() -> dict[str, RegisteredBound]:
     return dict(_REGISTRY)
 
 
-def _check_memory(dag: DAG, M: int, sliding: bool) -> int:
-    M = Rules.make(M).M  # a positive integer, or a ValueError naming the argument
-    need = dag.min_memory(sliding=sliding)
-    if M < need:
-        why = "max in-degree, with sliding" if sliding else "max in-degree + 1"
-        raise BoundError(f"argument 'M': no pebbling of {dag.name or 'this DAG'} exists with M = {M} "
-                         f"(it needs M >= {need}: {why})")
-    return M
-
-
 def bounds_for(dag: DAG, M: int, *, variant: str = "base", sliding: bool = False, kind: BoundKind | None = None,
                names: Iterable[str] | None = None, progress: Callable[[str], object] | None = None) -> list[Bound]:
     """Every registered bound that covers ``(dag, M)`` and holds in the given game.
@@ -303,7 +293,7 @@ def bounds_for(dag: DAG, M: int, *, variant: str = "base", sliding: bool = False
     >>> [(b.name, b.value) for b in lower]
     [('trivial', 5)]
     """
-    M = _check_memory(dag, M, sliding)
+    M = check_memory(dag, M, sliding=sliding, what="argument 'M'")
     game_flags(variant)
     registry = registered_bounds()
     if names is not None:

@@ -198,13 +198,14 @@ def certify(spec, dag, M, variant, *, time_limit, search_nodes=SEARCH_NODES):
     """A table row for one instance, or ``None`` if no method proved its optimum in time."""
     # OR-tools is heavy: it is imported only when a table is regenerated.
     from pebble.solver import solve
-    from pebble.solver.cpsat import SOLVER_VERSION
+    from pebble.solver.cpsat_model import SOLVER_VERSION
 
     proofs = []
     # In the base game the CP-SAT model and the step search each give their own proof.
     result = solve(dag, M, variant=variant, time_limit=time_limit, searches=variant != "base")
     if result.optimal:
-        proofs.append((result.method, result.io, result.seconds))
+        proofs.append((result.method if result.proved_by in (None, "trivial") else result.proved_by, result.io,
+                       result.seconds))
     if variant == "base" and dag.num_nodes <= STEPS_MAX_NODES:
         found = step_search(dag, M, time_limit=time_limit, max_states=12_000_000)
         if found.optimal:

@@ -15,7 +15,7 @@ a bound.
 from __future__ import annotations
 
 from pebble import Verifier
-from pebble.strategies import STRATEGIES, StrategyError, schedule_chunks
+from pebble.strategies import STRATEGIES, MemoryTooSmall, StrategyError, schedule_chunks
 
 from .bound import Assumptions, Bound, BoundError, register_bound
 
@@ -36,7 +36,7 @@ def verified_schedule_bound(dag, M, name, generator, **options):
         for chunk in schedule_chunks(generator, dag, M, **options):
             for checker in games.values():
                 checker.feed(chunk)
-    except StrategyError:
+    except (StrategyError, MemoryTooSmall):
         return None
     reports = {v: checker.finish() for v, checker in games.items()}
     base = reports["base"]

@@ -64,7 +64,7 @@ def test_bound_json_without_a_certified_optimum(capsys, table):
 
 
 @pytest.mark.parametrize("argv,message", [
-    (["bound", "pyramid:h=3", "-M", "2"], "no pebbling of pyramid(3) exists with M = 2"),
+    (["bound", "pyramid:h=3", "-M", "2"], "M = 2 is below the smallest feasible M = 3 for pyramid(3)"),
     (["bound", "pyramid:h=3", "-M", "3", "--variant", "compcost"], "the 'compcost' variant"),
     (["bound", "pyramid:h=3", "-M", "3", "--only", "nope"], "unknown bound 'nope'"),
     (["bound", "pyramid:h=3", "-M", "3", "--table", "missing.csv"], "cannot read the table of optima missing.csv"),

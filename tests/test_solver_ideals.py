@@ -72,13 +72,13 @@ def test_progress_reports_the_bound_then_the_optimum():
 def test_solve_runs_it_first_and_names_what_proved_the_bound():
     g = dags.build("layered:layers=6,width=5,seed=3")
     r = solve(g, 3, variant="one-shot", time_limit=60)
-    assert (r.status, r.io, r.method, r.stats["ideals_status"]) == ("optimal", 31, "ideals", "optimal")
+    assert (r.status, r.io, r.proved_by, r.stats["stages"]["ideals"]) == ("optimal", 31, "ideals", "optimal")
     # In the base game its one-shot optimum is the incumbent; the step search finds nothing below it.
     b = solve(dags.build("pyramid:h=3"), 4, time_limit=30)
-    assert (b.status, b.io, b.method, b.stats["ideals_status"]) == ("optimal", 7, "steps", "optimal")
+    assert (b.status, b.io, b.proved_by, b.stats["stages"]["ideals"]) == ("optimal", 7, "steps", "optimal")
     assert verify(dags.build("pyramid:h=3"), b.schedule, 4, variant="one-shot").valid  # the incumbent
     c = solve(dags.build("pyramid:h=3"), 4, time_limit=30, searches=False)
-    assert (c.status, c.io, c.method, c.stats.get("ideals_status")) == ("optimal", 7, "cp-sat", "unknown")
+    assert (c.status, c.io, c.proved_by, c.stats["stages"].get("ideals")) == ("optimal", 7, "cp-sat", None)
 
 
 @pytest.mark.parametrize("kwargs, message", [

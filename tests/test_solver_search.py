@@ -74,7 +74,7 @@ def test_solver_agrees_with_search_on_random_dags():
         if r.status == "optimal":
             assert r.io == exact.io, (i, variant, M)
             proven += 1
-    # The base game's model is a relaxation (see pebble.solver.cpsat); on these DAGs it is tight.
+    # The base game's model is a relaxation (see pebble.solver.cpsat_model); on these DAGs it is tight.
     assert proven == len(instances)
 
 

@@ -6,7 +6,7 @@ import pytest
 
 from dags.attention import approx_attention_dag, attention_dag
 from pebble import verify
-from pebble.strategies import StrategyError, approx_schedule
+from pebble.strategies import MemoryTooSmall, StrategyError, approx_schedule
 from pebble.strategies.approx import (column_blocked_io, column_blocked_memory, column_blocked_schedule,
                                       small_cache_io, small_cache_memory, small_cache_schedule, small_cache_tile,
                                       streaming_io, streaming_memory, streaming_schedule)
@@ -89,7 +89,7 @@ def test_mode_follows_memory():
     assert verify(dag, approx_schedule(dag, M), M).io == small_cache_io(8, 4, F, small_cache_tile(8, 4, F, 2, M))
     # Forced modes, and their errors.
     assert verify(dag, approx_schedule(dag, top, mode="small-cache"), top).valid
-    with pytest.raises(StrategyError, match=rf"needs M >= {top}"):
+    with pytest.raises(MemoryTooSmall, match=rf"needs M >= {top}"):
         approx_schedule(dag, top - 1, mode="streaming")
     with pytest.raises(StrategyError, match="argument 'mode'"):
         approx_schedule(dag, top, mode="fast")
@@ -100,7 +100,7 @@ def test_mode_follows_memory():
 def test_smallest_memory_is_named_and_works():
     dag = approx_attention_dag(6, 3, 2)
     smallest = small_cache_memory(6, 3, 9, 1, 2)
-    with pytest.raises(StrategyError, match=rf"needs M >= {smallest} .* got M = {smallest - 1}"):
+    with pytest.raises(MemoryTooSmall, match=rf"needs M >= {smallest} .* got M = {smallest - 1}"):
         approx_schedule(dag, smallest - 1)
     assert verify(dag, approx_schedule(dag, smallest), smallest).valid
 

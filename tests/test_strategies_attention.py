@@ -9,7 +9,7 @@ from dags import pyramid_dag
 from dags.attention import attention_dag
 from dags.families import matmul_dag
 from pebble import verify, write_schedule
-from pebble.strategies import STRATEGIES, StrategyError, flash_schedule, naive_schedule, tiling_schedule
+from pebble.strategies import STRATEGIES, MemoryTooSmall, StrategyError, flash_schedule, naive_schedule, tiling_schedule
 from pebble.strategies import tiled_matmul_schedule
 from pebble.strategies.attention import (flash_block_rows, flash_io, flash_memory, naive_io, naive_memory, tiling_io,
                                          tiling_memory, tiling_tile)
@@ -104,7 +104,7 @@ def test_matmul_leading_term():
     ("matmul-tiled", matmul_dag(3, 3, 3), 5),
 ])
 def test_smallest_memory_is_named_and_works(name, spec_dag, smallest):
-    with pytest.raises(StrategyError, match=rf"needs M >= {smallest} .* got M = {smallest - 1}"):
+    with pytest.raises(MemoryTooSmall, match=rf"needs M >= {smallest} .* got M = {smallest - 1}"):
         STRATEGIES[name](spec_dag, smallest - 1)
     assert verify(spec_dag, STRATEGIES[name](spec_dag, smallest), smallest).valid
 
@@ -125,7 +125,7 @@ def test_bad_blocks():
         flash_schedule(g, flash_memory(6, 2, 2), block=3)
     with pytest.raises(StrategyError, match="argument 'block'"):
         tiling_schedule(g, 6, block=2)
-    with pytest.raises(StrategyError, match="needs M >= 10"):
+    with pytest.raises(MemoryTooSmall, match="needs M >= 10"):
         tiled_matmul_schedule(matmul_dag(4, 4, 4), 9, block=2)
     with pytest.raises(StrategyError, match="matrix product DAG"):
         tiled_matmul_schedule(attention_dag(2, 2), 9)

@@ -2,7 +2,7 @@
 
 An independent check of the CP-SAT solver, for tiny DAGs: it plays the game
 move by move over whole configurations and shares no modelling with
-:mod:`pebble.solver.cpsat`.
+:mod:`pebble.solver.cpsat_model`.
 
 A state is the set of red nodes, the set of blue nodes and, in the one-shot
 game, the set of nodes computed so far, each a Python ``int`` used as a bit

@@ -37,7 +37,7 @@ cost, so it is consistent: the first goal state taken from the queue is
 optimal, and the smallest ``g + h`` in the queue is a lower bound at any
 moment.
 
-This module shares no modelling code with :mod:`.cpsat` or :mod:`.search`:
+This module shares no modelling code with :mod:`.cpsat_model` or :mod:`.search`:
 only the result type, a bit-set iterator and the final check by the verifier.
 """
 

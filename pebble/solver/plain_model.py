@@ -1,4 +1,4 @@
-"""The plain time-expanded CP-SAT model, kept as the yardstick for :mod:`.cpsat`.
+"""The plain time-expanded CP-SAT model, kept as the yardstick for :mod:`.cpsat_model`.
 
 One move per step; for every node and step a red and a blue state, and a
 load, store, compute and delete decision; the rules as constraints between

@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 
 from ..engine import verify
 from ..moves import Schedule
-from ..rules import Report, Rules
+from ..rules import Report, Rules, check_memory
 from dags.errors import PebbleError
 
 __all__ = ["SolverError", "SolveResult", "STATUSES", "bits", "game_rules", "checked_report"]
@@ -31,21 +31,18 @@ class SolverError(PebbleError, ValueError):
 
 
 def game_rules(dag, M, variant, *, supported=("base", "one-shot", "nodel", "one-shot+nodel")) -> Rules:
-    """The rules of the game to solve; raises :class:`SolverError` at once for an impossible M.
+    """The rules of the game to solve; raises :class:`~pebble.rules.MemoryTooSmall` at once for an impossible M.
 
     >>> from dags import pyramid_dag
     >>> game_rules(pyramid_dag(3), 2, "base")
     Traceback (most recent call last):
     ...
-    pebble.solver.results.SolverError: M = 2 is below the smallest feasible M = 3 for pyramid(3) (max in-degree 2, plus 1 for the result)
+    pebble.rules.MemoryTooSmall: M = 2 is below the smallest feasible M = 3 for pyramid(3) (max in-degree 2, plus 1 for the result)
     """
     rules = Rules.make(M, variant)
     if rules.variant not in supported:
         raise SolverError(f"argument 'variant': the exact solvers take {', '.join(supported)}, got {variant!r}")
-    smallest = dag.min_memory()
-    if rules.M < smallest:
-        raise SolverError(f"M = {rules.M} is below the smallest feasible M = {smallest} for {dag.name or 'this DAG'} "
-                          f"(max in-degree {smallest - 1}, plus 1 for the result)")
+    check_memory(dag, rules.M)
     return rules
 
 
@@ -77,9 +74,12 @@ class SolveResult:
         Wall time.
     report : Report or None
         The verifier's report on ``schedule``.
-    M, variant, method : the instance and what solved it.
+    M, variant, method : the instance and the method that ran.
     stats : dict
         Method-specific figures (model size, states expanded, ...).
+    proved_by : str or None
+        The method whose proof or bound closed the gap (``method`` itself for
+        a single method's optimum); None if not proven optimal.
     """
 
     status: str
@@ -92,6 +92,11 @@ class SolveResult:
     variant: str
     method: str
     stats: dict = field(default_factory=dict)
+    proved_by: str | None = None
+
+    def __post_init__(self):
+        if self.status == "optimal" and self.proved_by is None:
+            self.proved_by = self.method
 
     @property
     def optimal(self) -> bool:
@@ -99,12 +104,14 @@ class SolveResult:
 
     def to_dict(self) -> dict:
         return {"status": self.status, "io": self.io, "lower_bound": self.lower_bound, "M": self.M,
-                "variant": self.variant, "method": self.method, "seconds": round(self.seconds, 3),
+                "variant": self.variant, "method": self.method, "proved_by": self.proved_by,
+                "seconds": round(self.seconds, 3),
                 "moves": None if self.schedule is None else len(self.schedule), **self.stats}
 
     def __str__(self):
         if self.io is None:
             return f"{self.status}: no schedule found (lower bound {self.lower_bound}, {self.seconds:.2f} s)"
         bound = "" if self.optimal else f", lower bound {self.lower_bound}"
-        return (f"{self.status}: I/O {self.io}{bound} (M={self.M} {self.variant}, {self.method}, "
+        by = f" by {self.proved_by}" if self.proved_by not in (None, self.method) else ""
+        return (f"{self.status}: I/O {self.io}{bound} (M={self.M} {self.variant}, {self.method}{by}, "
                 f"{self.seconds:.2f} s, {len(self.schedule)} moves)")

@@ -77,7 +77,7 @@ beat it are not kept. The search runs compiled (numba) over 64-bit masks, so
 on DAGs of at most 62 nodes, with a bucket queue (``f`` and ``g`` are small
 integers), a chunk of expansions at a time between looks at the clock.
 
-This module shares no modelling code with :mod:`.cpsat`, :mod:`.ideals` or
+This module shares no modelling code with :mod:`.cpsat_model`, :mod:`.ideals` or
 :mod:`.search`: only the result type, a bit-set iterator and the final check
 by the verifier.
 """

@@ -1,7 +1,7 @@
 """One transition of the base-game relaxation, checked exactly.
 
 Between two first computes a schedule may load, delete and recompute. The
-CP-SAT relaxation (:mod:`.cpsat`) only bounds the room its recomputes need;
+CP-SAT relaxation (:mod:`.cpsat_model`) only bounds the room its recomputes need;
 :func:`reach` settles a transition exactly, by breadth-first search over red
 sets: can fast memory go from the red set ``start`` to one containing
 ``target``, loading only nodes of ``loadable``, computing only nodes of

@@ -11,6 +11,7 @@ from dags.errors import PebbleError
 
 from ..engine import Verifier
 from ..moves import COMPUTE, DELETE, LOAD, Schedule
+from ..rules import MemoryTooSmall, check_memory
 from ..schedule_io import write_schedule
 
 __all__ = ["StrategyError", "MemoryTooSmall", "require_memory", "streamed", "schedule_chunks", "emit", "add_term",
@@ -21,19 +22,14 @@ class StrategyError(PebbleError, ValueError):
     """A strategy that cannot run with the given parameters; says what would work."""
 
 
-class MemoryTooSmall(StrategyError):
-    """M below what a strategy needs; ``smallest`` is the least M it works with."""
-
-    def __init__(self, message, smallest):
-        super().__init__(message)
-        self.smallest = smallest
-
-
 def require_memory(dag, M, smallest, strategy):
-    """Raise :class:`MemoryTooSmall` naming the smallest usable M when ``M < smallest``."""
+    """Raise :class:`~pebble.rules.MemoryTooSmall` naming the smallest usable M when ``M < smallest``
+    (``None``: the least M of any pebbling, :func:`~pebble.rules.check_memory`)."""
     if isinstance(M, bool) or not isinstance(M, (int, np.integer)) or M <= 0:
         raise StrategyError(f"argument 'M' must be a positive integer, got {M!r}")
-    if M < smallest:
+    if smallest is None:
+        check_memory(dag, int(M), what=f"strategy '{strategy}'")
+    elif M < smallest:
         raise MemoryTooSmall(f"strategy '{strategy}' needs M >= {smallest} on {dag.name or 'this DAG'}, "
                              f"got M = {M}", smallest)
 

@@ -285,7 +285,7 @@ def heuristic_schedule(dag, M, *, order=None) -> Schedule:
     >>> verify(g, heuristic_schedule(g, 3), 3).io
     20
     """
-    require_memory(dag, M, dag.min_memory(), "heuristic")
+    require_memory(dag, M, None, "heuristic")
     order = _check_order(dag, order, M)
     use_ptr, use_pos = _uses(order, dag.indptr, dag.indices, dag.num_nodes)
     is_out = np.zeros(dag.num_nodes, np.bool_)
@@ -304,7 +304,7 @@ def reference_heuristic_schedule(dag, M, *, order=None) -> Schedule:
     >>> reference_heuristic_schedule(g, 3) == heuristic_schedule(g, 3)
     True
     """
-    require_memory(dag, M, dag.min_memory(), "heuristic")
+    require_memory(dag, M, None, "heuristic")
     order = _check_order(dag, order, M)
     preds_of = {v: dag.predecessors(v).tolist() for v in order.tolist()}
     uses = {}  # node -> the steps at which it is an operand, ascending

@@ -1,127 +1,20 @@
-"""Optimal red-blue pebbling with OR-tools CP-SAT.
+"""The CP-SAT model of optimal red-blue pebbling, its decoder and its cuts.
 
-The model
----------
-Time is indexed by the *first computes*: the needed non-source nodes
-(those with a path to an output) are each computed for the first time at one
-of ``K`` steps, one per step, so a step is a position in a topological
-order. Everything else happens in the *transition* before a step: stores,
-deletes, loads and (base game) recomputations. Per step ``t`` and node ``v``:
+Time is indexed by the first computes of the needed nodes; loads, deletes and
+(base game) recomputations live in the transitions between them, in a normal
+form (stores early, loads late, deletes early) that removes the freedom a
+plain time-expanded model (:mod:`.plain_model`) wastes effort on. Without
+recomputation the model is exact; with it, it is a relaxation with no
+horizon whose bound is a bound of the base game, and whose transitions are
+settled exactly by :mod:`.transition_search` (decoding, cuts). The
+derivation is in ``docs/solver-model.md``; :mod:`.portfolio` runs the model.
 
-``x[t,v]``   v is computed for the first time at step t;
-``r[t,v]``   v is red at the moment of step t's compute (besides the result);
-``ld[t,v]``  v is loaded in the transition before step t;
-``rc[t,v]``  v is recomputed in the transition before step t (base game);
-``s[v]``     v is stored, right after its first compute.
-
-The objective is the I/O, ``sum(ld) + sum(s)``. A plain time-expanded model
-(one move per step, red and blue per node and step: :mod:`.plain_model`) spends
-most of its effort ordering loads, stores and deletes that commute; here a
-step has no such freedom, and the rest of the model removes more of it:
-
-* **Store early.** Blue pebbles are never removed, so a store can always be
-  moved to right after the node's first compute: one Boolean per node, and
-  ``v`` is blue at step ``t`` iff ``s[v]`` and it was computed before ``t``.
-  Every output that is not a source is stored (``s = 1``).
-* **Load late, delete early.** A load can be delayed to the transition right
-  before the compute that reads the value, and a red pebble removed right
-  after its last read, without breaking a rule or changing the I/O. So a
-  load at ``t`` is read at ``t`` (``ld <= used``) and a value red at ``t``
-  is read at ``t`` or stays red to a later read (``r[t] <= used[t] + r[t+1]``).
-  These dominance rules cut the red sets to those of normalised schedules.
-* **Capacity** only matters at computes: with deletes before loads, a
-  transition never holds more than the larger of its two ends, so
-  ``sum_v r[t,v] <= M - 1`` (the result needs the M-th pebble) is exact.
-* **Windows.** A node has at least as many computes before it as it has
-  non-source ancestors, and as many after as it has descendants, so ``x`` and
-  ``pos`` live in windows; a value is red only between its first possible
-  compute and its last possible read.
-* **Valid inequalities**: each needed source is loaded at least once, each
-  output stored; ``pos[u] < pos[v]`` on edges (implied; it helps propagation).
-* **Symmetry breaking.** For each automorphism of the needed sub-DAG that keeps
-  the outputs, mapping a schedule through it gives one of the same I/O. Along
-  a stabiliser chain (nodes ``v1, v2, ...``, each orbit taken among the
-  automorphisms fixing the earlier ones), ``v_i`` is computed first among its
-  orbit. Orbits come from colour refinement, each member confirmed by an
-  explicit automorphism (networkx's matcher).
-* **Warm start and horizon.** The general heuristic's schedule, mapped
-  through the same automorphisms and projected to the model's variables, is
-  a complete hint, and its I/O caps the objective.
-
-One-shot and nodel
-^^^^^^^^^^^^^^^^^^
-In the one-shot game the ``K`` steps are every compute, and the model is
-exact. In the nodel game a red pebble leaves only a blue node, so a node not
-stored stays red from its first compute to the end; loads and stores keep
-their normal form, deletes are early only for blue nodes.
-
-Recomputation (base game)
-^^^^^^^^^^^^^^^^^^^^^^^^^
-A base-game schedule may compute a node again, and the number of such
-computes in an optimal schedule has no useful bound, so no horizon of compute
-steps would make a proof. Instead the model is a *relaxation* of the base
-game with no horizon: it keeps the first computes as steps and lets a value
-become red in a transition by ``rc`` when its operands are red when the
-transition begins, loaded, or recomputed in it. Every base schedule projects
-onto a solution of no larger I/O, so the model's bound is a lower bound on
-the base optimum. Windows grow accordingly: a value may be read by a
-recompute of a successor, so it stays loadable up to the successor's window
-end. Room at the recomputes is checked at moments every real schedule has:
-
-* at each recompute, besides its operands and result, every value held
-  through the whole transition (red at both ends, neither loaded nor
-  recomputed in it);
-* at the last of the last computes of the recomputed values (after it come
-  only loads), every value red at the next step and not loaded;
-* at the first of them, every value red when the transition began, neither
-  loaded nor recomputed, and still needed.
-
-The rest is settled exactly, transition by transition, by a search over red
-sets (:mod:`.transition_search`), on the solutions that need it:
-
-* **Decoding.** A transition with recomputes is sequenced by that search,
-  each load once as the model counts it (else with reloads); the decoded
-  schedule goes to the verifier. One that the verifier accepts, of I/O equal
-  to the proven bound, is a proven optimum. Solutions without ``rc`` always
-  decode (loads late, deletes early).
-* **Cuts.** A transition that no sequence can make is impossible at any
-  step with sets no larger (start, loads, recomputable values) and a target
-  no smaller: a no-good over all steps. One that needs b reloads is charged
-  b extra loads wherever such sets match (the largest charge per step, so
-  the objective stays a lower bound). The sets are first enlarged, and the
-  target shrunk, as far as the transition stays impossible.
-
-Solving
--------
-Before the model, the one-shot optimum is looked for by an exact search of a
-different kind (:mod:`.ideals`: A* over the ideals of the DAG, with the red
-and dirty values), which is fast on narrow DAGs and gives up on wide ones at
-its limits (half the time, a cap on states; a fifth of the time in the base
-game). In the one-shot game its proof is the answer and its bound is kept
-when it stops; in the base game its schedule replaces the first stage below
-as the incumbent. In the base game a second search then runs
-(:mod:`.steps`: A* over red and blue sets in steps of one compute, exact
-with recomputation) for schedules below that incumbent (the one-shot
-optimum, or the best schedule of the first stage below when the ideal
-search gave up), until 90% of the time limit (it proves far more than the
-relaxation, which has the rest): if none exists the incumbent is optimal,
-and its bound, as it rises, is kept with the relaxation's (the larger
-counts). The result's
-``method`` names what proved the lower bound: ``cp-sat``, ``ideals`` or
-``steps``.
-
-CP-SAT runs with core-guided search as its first worker (it raises the bound
-on a sum of Booleans far faster than LP-based branching does here) and
-max_lp as its second. Games with recomputation run in two stages: first the
-exact model without recomputation (one-shot), whose optimum is a real
-incumbent and caps the second stage, the relaxation, which proves the bound.
-When the relaxation's optimum does not decode, its transitions are cut or
-charged and it is solved again (every cut is valid, so every bound found
-is). When no cut applies, a last phase looks among the relaxation's optimal
-solutions for one that decodes. If none does in time, the result is
-``feasible``: the best verified schedule and the relaxation's bound.
+:func:`model_size` counts, before anything is built, the variables and
+literal occurrences of the model, so that a solve can refuse a model that
+would not fit in its memory budget; :class:`PebblingModel` checks its
+:class:`~.budget.Budget` while it builds and stops (``complete = False``)
+when it is spent.
 """
-
 from __future__ import annotations
 
 import math
@@ -134,16 +27,14 @@ import ortools
 from ortools.sat.python import cp_model
 
 from ..engine import verify
-from ..moves import COMPUTE, DELETE, LOAD, STORE, Schedule, as_codes
+from ..moves import COMPUTE, DELETE, LOAD, STORE, Schedule
 from ..rules import Rules
-from ..strategies import heuristic_schedule
-from .results import SolveResult, SolverError, checked_report, game_rules
-from .ideals import ideal_search
-from .steps import MAX_NODES as STEPS_MAX_NODES, step_search
-from .symmetry import canonical_schedule, stabiliser_chain
+from .results import checked_report
+from .symmetry import canonical_schedule
 from .transition_search import generalise, reach
 
-__all__ = ["solve", "PebblingModel"]
+__all__ = ["PebblingModel", "CpSatRun", "model_size", "build_model", "cut_transitions", "realise",
+           "BYTES_PER_TERM", "TERMS_PER_SECOND", "SOLVER_VERSION"]
 
 SOLVER_VERSION = ortools.__version__
 
@@ -200,6 +91,62 @@ class _Instance:
             self.red_window[v] = (first, last)
 
 
+def model_size(dag, rules: Rules) -> tuple[int, int]:
+    """``(variables, terms)`` of the model of ``rules`` on ``dag``, counted before it is built.
+
+    Terms are literal occurrences in constraints, per family as
+    :class:`PebblingModel` adds them, up to small constant factors; the
+    memory a model takes, in Python and in the solver, grows with them
+    (:data:`BYTES_PER_TERM` each). Costs a pass over the compute and red windows.
+    """
+    inst = _Instance(dag, rules)
+    recompute = not rules.one_shot
+    K = inst.K
+    nx = sum(inst.hi[v] - inst.lo[v] + 1 for v in inst.computes)
+    reds = np.zeros(K + 2, np.int64)  # per step: red variables (ends of transition t), as differences first
+    rcs = np.zeros(K + 2, np.int64)  # per step: recompute variables
+    before = 0  # terms of the "computed before t" sums of the ld (and rc) variables of computed values
+    factor = (2 if recompute else 1) * (2 if rules.nodel else 1)
+    for v, (a, b) in inst.red_window.items():
+        reds[a] += 1
+        reds[b + 1] -= 1
+        if not inst.is_source[v]:
+            before += factor * _ramp_sum(a, b, inst.lo[v], inst.hi[v] + 1 - inst.lo[v])
+            if recompute:
+                rcs[a] += 1
+                rcs[b + 1] -= 1
+    reds, rcs = np.cumsum(reds)[:K + 1], np.cumsum(rcs)[:K + 1]
+    degree = sum(len(p) for p in inst.preds.values()) / max(1, len(inst.preds))
+    nr, nrc = int(reds.sum()), int(rcs.sum())
+    variables = nx + len(inst.computes) * 2 + nr * 2 + nrc
+    terms = 4 * nx + nx * degree + 8 * nr + before + nr * 3 * degree + len(inst.computes) * K
+    if recompute:
+        terms += nrc * (6 + 4 * degree)
+        # Room at the recomputes: three sums over the red values per candidate, per transition.
+        starts = np.concatenate(([0], reds[:-1])) + 1
+        terms += int((rcs * (3 * reds + 3 * starts + 12) + starts * (rcs * degree + 6)).sum())
+        variables += int((2 * reds + starts + 2 * rcs)[rcs > 0].sum())
+    return variables, int(terms)
+
+
+def _ramp_sum(a, b, lo, cap):
+    """The sum over t in [a, b] of min(max(t - lo, 0), cap)."""
+    def upto(t):  # sum over t' < t
+        if t <= lo:
+            return 0
+        ramp = min(t - lo, cap)  # t' - lo for t' in (lo, lo + ramp): 0 + 1 + ... + (ramp - 1)
+        return ramp * (ramp - 1) // 2 + max(0, t - lo - cap) * cap
+
+    return upto(b + 1) - upto(a)
+
+
+# Resident bytes per literal occurrence while the model is built and solved: the Python expressions, the
+# model's proto and CP-SAT's copy of it (up to 90 measured on pyramids and layered DAGs, with room to spare);
+# and terms built per second in Python (about 450 000 measured on a loaded machine).
+BYTES_PER_TERM = 150
+TERMS_PER_SECOND = 450_000
+
+
 class PebblingModel:
     """The CP-SAT model of one instance; see the module docstring.
 
@@ -209,43 +156,58 @@ class PebblingModel:
     (hint) assignment.
     """
 
-    def __init__(self, dag, rules: Rules, *, upper_bound=None, chain=()):
+    def __init__(self, dag, rules: Rules, *, upper_bound=None, chain=(), budget=None):
         self.inst = inst = _Instance(dag, rules)
         self.rules = rules
         self.recompute = not rules.one_shot
+        self.budget = budget
+        self.complete = False  # True once every family is added within the budget
+        self._ticks = 0
         m = self.model = cp_model.CpModel()
         K = inst.K
+        self.num_steps = K
         self.x, self.r, self.ld, self.rc, self.s = {}, {}, {}, {}, {}
+        self.extra = {}  # step -> reloads charged by cuts (see add_cut)
         for v in inst.computes:
+            if self._spent(force=True):
+                return
             for t in range(inst.lo[v], inst.hi[v] + 1):
                 self.x[t, v] = m.new_bool_var(f"x[{t},{v}]")
             self.s[v] = m.new_bool_var(f"s[{v}]")
         for v, (a, b) in inst.red_window.items():
+            if self._spent(force=True):
+                return
             for t in range(a, b + 1):
                 self.r[t, v] = m.new_bool_var(f"r[{t},{v}]")
                 self.ld[t, v] = m.new_bool_var(f"ld[{t},{v}]")
                 if self.recompute and not inst.is_source[v]:
                     self.rc[t, v] = m.new_bool_var(f"rc[{t},{v}]")
         self.pos = {v: m.new_int_var(inst.lo[v], inst.hi[v], f"pos[{v}]") for v in inst.computes}
-        self._add_order(chain)
-        self._add_operands()
-        self._add_supply()
-        self._add_capacity()
-        self._add_blue()
-        self._add_dominance()
+        families = [lambda: self._add_order(chain), self._add_operands, self._add_supply, self._add_capacity,
+                    self._add_blue, self._add_dominance]
         if self.recompute:
-            self._add_recompute()
+            families.append(self._add_recompute)
         if rules.nodel:
-            self._add_nodel()
+            families.append(self._add_nodel)
+        for add in families:
+            add()
+            if self._spent(force=True):
+                return
         self.io = sum(self.ld.values()) + sum(self.s.values())
-        self.extra = {}  # step -> reloads charged by cuts (see add_cut)
         for v in inst.succ:
             if inst.is_source[v]:
                 m.add(sum(self._at(self.ld, t, v) for t in range(K)) >= 1)
         if upper_bound is not None:
             m.add(self.io <= upper_bound)
         m.minimize(self.io)
-        self.num_steps = K
+        self.complete = not self._spent(force=True)
+
+    def _spent(self, force=False):
+        """Whether the budget ran out; checked in building loops, every 512th call unless ``force``."""
+        self._ticks += 1
+        if self.budget is None or not (force or self._ticks % 512 == 0):
+            return self.budget is not None and self.budget.reason is not None
+        return self.budget.exceeded()
 
     # -- helpers ---------------------------------------------------------
     @staticmethod
@@ -276,6 +238,8 @@ class PebblingModel:
         for t in range(inst.K):
             m.add_exactly_one(by_step[t])
         for v in inst.computes:
+            if self._spent():
+                return
             lits = [self.x[t, v] for t in range(inst.lo[v], inst.hi[v] + 1)]
             m.add_exactly_one(lits)
             m.add(self.pos[v] == sum(t * self.x[t, v] for t in range(inst.lo[v], inst.hi[v] + 1)))
@@ -291,12 +255,16 @@ class PebblingModel:
     def _add_operands(self):
         """A first compute needs every operand red."""
         for (t, v), var in self.x.items():
+            if self._spent():
+                return
             for u in self.inst.preds[v]:
                 self.model.add_implication(var, self.r[t, u])
 
     def _add_supply(self):
         """A value red at step t was red after step t-1, or was loaded or recomputed since."""
         for (t, v), var in self.r.items():
+            if self._spent():
+                return
             self.model.add(var <= self._red_after(t - 1, v) + self._at(self.ld, t, v) + self._at(self.rc, t, v))
 
     def _add_capacity(self):
@@ -315,10 +283,14 @@ class PebblingModel:
             if v in inst.outputs:
                 m.add(self.s[v] == 1)
         for (t, v), var in self.ld.items():
+            if self._spent():
+                return
             if not inst.is_source[v]:
                 m.add_implication(var, self.s[v])
                 m.add(var <= self._computed_before(t, v))
         for (t, v), var in self.rc.items():
+            if self._spent():
+                return
             m.add(var <= self._computed_before(t, v))
 
     def _add_dominance(self):
@@ -327,6 +299,8 @@ class PebblingModel:
         for (t, v), var in self.ld.items():
             m.add(var <= self._used(t, v) + self._used_by_rc(t, v))
         for (t, v), var in self.r.items():
+            if self._spent():
+                return
             keep = self._used(t, v) + self._at(self.r, t + 1, v) + self._used_by_rc(t + 1, v)
             c = m.add(var <= keep)
             if rules.nodel and not inst.is_source[v]:
@@ -340,10 +314,14 @@ class PebblingModel:
         """Recomputes in a transition: operands at hand, a use for the result, room at each."""
         m, inst = self.model, self.inst
         for (t, v), var in self.rc.items():
+            if self._spent():
+                return
             m.add(var <= self._at(self.r, t, v) + self._used_by_rc(t, v))
             for u in inst.preds[v]:
                 m.add(var <= self._red_after(t - 1, u) + self._at(self.ld, t, u) + self._at(self.rc, t, u))
         for t in range(1, inst.K):
+            if self._spent(force=True):
+                return
             if any((t, v) in self.rc for v in inst.computes):
                 self._add_transition_room(t)
 
@@ -389,6 +367,8 @@ class PebblingModel:
         m.add(sum(first.values()) <= 1)
         m.add(sum(last.values()) <= 1)
         for v in cands:
+            if self._spent(force=True):
+                return
             rc_v = self.rc[t, v]
             m.add(rc_v <= sum(first.values()))
             m.add(rc_v <= sum(last.values()))
@@ -449,6 +429,8 @@ class PebblingModel:
         """A value never stored is never deleted: red from its first compute to the end."""
         m, inst = self.model, self.inst
         for (t, v), var in self.r.items():
+            if self._spent():
+                return
             if not inst.is_source[v]:
                 m.add(var >= self._computed_before(t, v) - self.s[v])
         for (t, v), var in self.rc.items():
@@ -581,15 +563,14 @@ PORTFOLIO = ("core", "max_lp", "default_lp", "lb_tree_search", "quick_restart", 
              "reduced_costs", "no_lp")
 
 
-class _Incumbent(cp_model.CpSolverSolutionCallback):
-    """Decodes every solution the solver finds and keeps the best one the verifier accepts."""
+class _Decoder(cp_model.CpSolverSolutionCallback):
+    """Decodes every solution the solver finds and offers the incumbent those the verifier accepts."""
 
-    def __init__(self, pm: PebblingModel, best, notify, *, stop_when_realised=False, deadline=None):
+    def __init__(self, pm: PebblingModel, incumbent, *, stop_when_realised=False, deadline=None):
         super().__init__()
         self.pm = pm
         self.deadline = deadline
-        self.best = best  # [io, schedule, report]
-        self.notify = notify
+        self.incumbent = incumbent
         self.stop_when_realised = stop_when_realised
 
     def on_solution_callback(self):
@@ -601,49 +582,47 @@ class _Incumbent(cp_model.CpSolverSolutionCallback):
                 raise AssertionError(f"a solution without recomputes decoded to an invalid schedule (a bug): "
                                      f"{report.violation}")
             return  # the relaxation's recomputes do not fit: not a schedule
-        if self.best[0] is None or report.io < self.best[0]:
-            self.best[:] = [report.io, schedule, report]
-            self.notify()
+        self.incumbent.offer(schedule, report)
         if self.stop_when_realised:
             self.stop_search()
 
 
-class _Run:
-    """One solve: the models of an instance share the incumbent, the bound and the deadline."""
+class CpSatRun:
+    """Runs CP-SAT on the models of one instance, which share the incumbent.
 
-    def __init__(self, dag, rules, best, progress, deadline, workers, log):
-        self.dag, self.rules, self.best = dag, rules, best
-        self.progress, self.deadline = progress, deadline
-        self.workers, self.log = workers, log
-        self.start = time.perf_counter()
-        self.lower = 0
-        self.proved_by = "cp-sat"
+    ``incumbent`` has ``io``, ``lower``, ``offer(schedule, report)`` and
+    ``raise_bound(bound, by)`` (:class:`.portfolio.Incumbent`). Each call of
+    :meth:`solve` has its own deadline; ``deterministic_time`` (CP-SAT's
+    deterministic seconds per call), ``seed`` and one worker make a run
+    repeatable on any machine.
+    """
+
+    def __init__(self, incumbent, *, workers, seed=0, deterministic_time=None, memory_limit=None, log=False):
+        self.incumbent = incumbent
+        self.workers, self.seed, self.log = workers, seed, log
+        self.deterministic_time = deterministic_time
+        self.memory_limit = memory_limit
         self.interrupted = False
+        self.solver = None
 
-    def notify(self):
-        if self.progress is not None:
-            self.progress(self.best[0], self.lower, time.perf_counter() - self.start)
-
-    def raise_bound(self, bound, source="cp-sat"):
-        bound = math.ceil(bound - 1e-6)
-        if bound > self.lower:
-            self.lower = bound
-            self.proved_by = source
-            self.notify()
-
-    def solve(self, pm, *, proves_bound=True, stop_when_realised=False):
-        """Run the solver on ``pm`` until optimal, the deadline or Ctrl-C; returns the CP-SAT status."""
+    def solve(self, pm, deadline, *, proves_bound=True, stop_when_realised=False):
+        """Run the solver on ``pm`` until optimal, ``deadline`` or Ctrl-C; returns the CP-SAT status."""
         solver = cp_model.CpSolver()
         p = solver.parameters
         p.num_workers = self.workers
         p.subsolvers.extend(PORTFOLIO[:self.workers])
+        p.random_seed = self.seed
         p.log_search_progress = self.log
         p.catch_sigint_signal = False  # OR-tools' own handler aborts the interpreter; ours stops the search
-        p.max_time_in_seconds = max(0.01, self.deadline - time.perf_counter())
+        p.max_time_in_seconds = max(0.01, deadline - time.perf_counter())
+        if self.deterministic_time is not None:
+            p.max_deterministic_time = self.deterministic_time
+        if self.memory_limit is not None:
+            p.max_memory_in_mb = max(64, self.memory_limit >> 20)
+        bound_by = "cp-sat"
         if proves_bound:
-            solver.best_bound_callback = self.raise_bound
-        callback = _Incumbent(pm, self.best, self.notify, stop_when_realised=stop_when_realised,
-                              deadline=self.deadline)
+            solver.best_bound_callback = lambda bound: self.incumbent.raise_bound(math.ceil(bound - 1e-6), bound_by)
+        callback = _Decoder(pm, self.incumbent, stop_when_realised=stop_when_realised, deadline=deadline)
         out = {}
         # In a worker thread, so that Ctrl-C stops the search and keeps what was found.
         thread = threading.Thread(target=lambda: out.update(status=solver.solve(pm.model, callback)), daemon=True)
@@ -656,229 +635,41 @@ class _Run:
                 solver.stop_search()
         status = out.get("status", cp_model.UNKNOWN)
         if proves_bound and status in (cp_model.OPTIMAL, cp_model.FEASIBLE):
-            self.raise_bound(solver.best_objective_bound)
+            self.incumbent.raise_bound(math.ceil(solver.best_objective_bound - 1e-6), bound_by)
         self.solver = solver
         return status
 
-    @property
-    def time_left(self):
-        return self.deadline - time.perf_counter() > 0.05 and not self.interrupted
+    def time_left(self, deadline):
+        return deadline - time.perf_counter() > 0.05 and not self.interrupted
 
 
-def _start_schedule(dag, rules, hint):
-    """The warm start: the heuristic's schedule (made valid for nodel), a given one, or none."""
-    if hint is False:
-        return None, None
-    if hint is None:
-        schedule = heuristic_schedule(dag, rules.M)
-        if rules.nodel:  # store a value before its delete, as nodel requires
-            blue = set(int(v) for v in dag.sources)
-            codes = []
-            for c in schedule.codes.tolist():
-                if c & 3 == STORE:
-                    if c >> 2 in blue:
-                        continue
-                    blue.add(c >> 2)
-                elif c & 3 == DELETE and c >> 2 not in blue:
-                    codes.append((c >> 2) << 2 | STORE)
-                    blue.add(c >> 2)
-                codes.append(c)
-            schedule = Schedule(codes)
-        return schedule, checked_report(dag, schedule, rules, "the warm start")
-    schedule = Schedule(as_codes(hint, dag))
-    report = verify(dag, schedule, rules.M, variant=rules.variant)
-    if not report.valid:
-        raise SolverError(f"argument 'hint': not a valid schedule for M={rules.M} {rules.variant}: {report.violation}")
-    return schedule, report
+def build_model(dag, rules, incumbent, chain, budget=None):
+    """The model of ``rules`` capped at the incumbent's I/O, with the incumbent as hint.
 
-
-def _model(dag, rules, best, chain):
-    """The model of ``rules`` capped at the incumbent, with the incumbent as hint."""
-    pm = PebblingModel(dag, rules, upper_bound=best[0], chain=[(v, orbit) for v, orbit, _ in chain])
-    _hint(pm, best, chain)
+    ``complete`` is false on the result if ``budget`` ran out while building.
+    """
+    pm = PebblingModel(dag, rules, upper_bound=incumbent.io, chain=[(v, orbit) for v, orbit, _ in chain],
+                       budget=budget)
+    if pm.complete:
+        hint(pm, incumbent, chain)
     return pm
 
 
-def _hint(pm, best, chain):
+def hint(pm, incumbent, chain):
     """Hint the incumbent, mapped by the chain's automorphisms onto the symmetry-broken model."""
     pm.model.clear_hints()
-    if best[1] is not None:
-        canonical = canonical_schedule(best[1], chain)
+    if incumbent.schedule is not None:
+        canonical = canonical_schedule(incumbent.schedule, chain)
         checked_report(pm.inst.dag, canonical, pm.rules, "the symmetry mapping")
         for var, value in pm.project(canonical).items():
             pm.model.add_hint(var, value)
-
-
-def solve(dag, M, *, variant="base", time_limit=60.0, workers=2, hint=None, progress=None, symmetry=True,
-          searches=True, log=False) -> SolveResult:
-    """An optimal red-blue pebbling, proven by CP-SAT, or the best found and a lower bound.
-
-    Parameters
-    ----------
-    dag : dags.DAG
-    M : int
-        Red pebbles; ``M < dag.min_memory()`` raises :class:`SolverError` at once.
-    variant : {'base', 'one-shot', 'nodel', 'one-shot+nodel'}
-    time_limit : float
-        Seconds for the whole solve.
-    workers : int
-        CP-SAT search workers (threads).
-    hint : Schedule, sequence of moves, or False, optional
-        A valid schedule to start from (default: the general heuristic's);
-        ``False`` for no warm start.
-    progress : callable, optional
-        ``progress(io, lower_bound, seconds)``, called when the best schedule
-        (``io``, ``None`` before the first) or the lower bound improves.
-    symmetry : bool
-        Break the DAG's automorphisms (see the module docstring).
-    searches : bool
-        Run the exact searches first (the ideal search; in the base game the
-        step search too). ``False``: the CP-SAT models alone.
-    log : bool
-        Print the solver's search log.
-
-    Returns
-    -------
-    SolveResult
-        ``status`` ('optimal', 'feasible', 'infeasible' or 'unknown'), the best
-        ``schedule`` (verified), its ``io`` and the proven ``lower_bound``.
-        Ctrl-C stops the search and returns what was found.
-
-    Examples
-    --------
-    >>> from dags import pyramid_dag
-    >>> r = solve(pyramid_dag(3), 4)
-    >>> r.status, r.io, r.lower_bound, r.report.valid
-    ('optimal', 7, 7, True)
-    """
-    start = time.perf_counter()
-    rules = game_rules(dag, M, variant)
-    if not time_limit > 0:
-        raise SolverError(f"argument 'time_limit' must be positive, got {time_limit!r}")
-    if isinstance(workers, bool) or not isinstance(workers, int) or workers < 1:
-        raise SolverError(f"argument 'workers' must be a positive integer, got {workers!r}")
-    schedule, report = _start_schedule(dag, rules, hint)
-    best = [None, None, None] if schedule is None else [report.io, schedule, report]
-    run = _Run(dag, rules, best, progress, start + time_limit, workers, log)
-    stats = {"solver": f"ortools {SOLVER_VERSION}"}
-    try:
-        if not (dag.needed & (dag.in_degree > 0)).any():
-            best[:] = [0, Schedule(), checked_report(dag, Schedule(), rules, "the CP-SAT solver")]
-        else:
-            share = IDEALS_SHARE if rules.one_shot else IDEALS_BASE_SHARE
-            one_shot = _one_shot_by_ideals(dag, rules, best, run, time_limit * share, searches)
-            stats["ideals_status"] = one_shot.status
-            if rules.one_shot and one_shot.optimal:
-                raise _Proven
-            chain = stabiliser_chain(dag, time_budget=min(2.0, 0.05 * time_limit)) if symmetry else []
-            stats["symmetry_levels"] = len(chain)
-            if not rules.one_shot and not one_shot.optimal:
-                # Without recomputation the model is exact and small: its optimum is the incumbent
-                # the step search and the relaxation below must beat or match, and often the base optimum.
-                no_recompute = Rules.make(rules.M, "+".join(["one-shot"] + (["nodel"] if rules.nodel else [])))
-                pm = _model(dag, no_recompute, best, chain)
-                run.deadline = start + time_limit / 2
-                stats["one_shot_status"] = run.solve(pm, proves_bound=False).name
-                run.deadline = start + time_limit
-            if rules.variant == "base" and searches and run.time_left:
-                found = _base_by_steps(dag, rules, best, run, start + time_limit * STEPS_END)
-                stats["steps_status"] = "optimal" if best[0] == run.lower else found.status
-                if best[0] == run.lower:
-                    raise _Proven
-            pm = _model(dag, rules, best, chain)
-            stats.update(steps=pm.num_steps, variables=len(pm.model.proto.variables),
-                         constraints=len(pm.model.proto.constraints))
-            status, cuts = cp_model.UNKNOWN, 0
-            while run.time_left:
-                status = run.solve(pm)
-                if status != cp_model.OPTIMAL or best[0] == run.lower:
-                    break
-                # The relaxation's optimum did not decode: cut off or charge its transitions.
-                added = _cut_transitions(pm, run.solver.boolean_value, run.deadline)
-                if not added:
-                    _realise(pm, run)
-                    break
-                cuts += added
-                _hint(pm, best, chain)
-            stats.update(cp_status=status.name, cuts=cuts)
-            if status == cp_model.INFEASIBLE:
-                raise AssertionError("CP-SAT found no solution at or below a verified schedule's I/O (a bug)")
-    except _Proven:
-        pass
-    except KeyboardInterrupt:  # between two solver runs: keep what was found
-        run.interrupted = True
-    stats["interrupted"] = run.interrupted
-    io = best[0]
-    if io is not None and io < run.lower:
-        raise AssertionError(f"a verified schedule of I/O {io} is below the proven bound {run.lower} (a bug)")
-    status_name = "unknown" if io is None else ("optimal" if io == run.lower or io == 0 else "feasible")
-    lower = io if status_name == "optimal" else run.lower
-    stats["proved_by"] = run.proved_by
-    return SolveResult(status_name, best[1], io, lower, time.perf_counter() - start, best[2], rules.M,
-                       rules.variant, run.proved_by, stats)
-
-
-# The share of the time limit the ideal search may take (one-shot; base, where it only gives the incumbent),
-# and its cap on states (memory); the part of the time limit by which the step search stops (base), its cap.
-IDEALS_SHARE = 0.5
-IDEALS_BASE_SHARE = 0.2
-IDEALS_MAX_STATES = 3_000_000
-STEPS_END = 0.9
-STEPS_MAX_STATES = 12_000_000
-
-
-class _Proven(Exception):
-    """A search proved the optimum: nothing is left to solve."""
-
-
-def _one_shot_by_ideals(dag, rules, best, run, time_limit, searches):
-    """The exact one-shot search of :mod:`.ideals`; its schedule becomes the incumbent if better.
-
-    Skipped (status ``unknown``) without ``searches``, for the nodel games,
-    which it does not model, and when memory runs out.
-    """
-    if rules.nodel or not searches:
-        return _skipped("ideals", rules)
-    # In the one-shot game its bound is a bound of the game: raised as it rises, to the end.
-    rising = (lambda io, bound, seconds: run.raise_bound(bound, "ideals")) if rules.one_shot else None
-    return _search_first("ideals", rules, best, run, lambda: ideal_search(
-        dag, rules.M, time_limit=time_limit, max_states=IDEALS_MAX_STATES, progress=rising))
-
-
-def _base_by_steps(dag, rules, best, run, deadline):
-    """The exact base-game search of :mod:`.steps`, for schedules below the incumbent; its bound is raised as
-    it rises, and its schedule becomes the incumbent. Skipped (status ``unknown``) on DAGs beyond its size
-    and when memory runs out."""
-    time_limit = deadline - time.perf_counter()
-    if time_limit <= 0 or dag.num_nodes > STEPS_MAX_NODES:
-        return _skipped("steps", rules)
-    return _search_first("steps", rules, best, run, lambda: step_search(
-        dag, rules.M, time_limit=time_limit, max_states=STEPS_MAX_STATES, upper_bound=best[0],
-        progress=lambda io, bound, seconds: run.raise_bound(bound, "steps")))
-
-
-def _skipped(method, rules):
-    return SolveResult("unknown", None, None, 0, 0.0, None, rules.M, rules.variant, method)
-
-
-def _search_first(method, rules, best, run, search):
-    """The result of ``search()``, one of the exact searches run before the model; a proven schedule better
-    than the incumbent replaces it. Status ``unknown`` if memory runs out."""
-    try:
-        r = search()
-    except MemoryError:
-        return _skipped(method, rules)
-    if r.optimal and (best[0] is None or r.io < best[0]):
-        best[:] = [r.io, r.schedule, r.report]
-        run.notify()
-    return r
 
 
 # Reload counts tried one by one before a transition is charged this many.
 MAX_RELOADS = 3
 
 
-def _cut_transitions(pm, value, deadline):
+def cut_transitions(pm, value, deadline):
     """Cut off or charge the transitions of the solution that no schedule makes as it counts them.
 
     Returns the number of cuts added.
@@ -903,20 +694,20 @@ def _cut_transitions(pm, value, deadline):
     return added
 
 
-def _realise(pm, run):
+def realise(pm, run, deadline):
     """Look among the relaxation's optimal solutions for one that decodes to a valid schedule.
 
     Recomputes are minimised; a solution whose order and recomputes did not
     decode is excluded, until one decodes or time runs out.
     """
-    m = pm.model
-    m.add(pm.cost == run.lower)
+    m, incumbent = pm.model, run.incumbent
+    m.add(pm.cost == incumbent.lower)
     m.clear_objective()
     m.minimize(sum(pm.rc.values()))
     m.clear_hints()
-    while run.time_left and run.best[0] != run.lower:
-        status = run.solve(pm, proves_bound=False, stop_when_realised=True)
-        if run.best[0] == run.lower or status not in (cp_model.OPTIMAL, cp_model.FEASIBLE):
+    while run.time_left(deadline) and incumbent.io != incumbent.lower:
+        status = run.solve(pm, deadline, proves_bound=False, stop_when_realised=True)
+        if incumbent.io == incumbent.lower or status not in (cp_model.OPTIMAL, cp_model.FEASIBLE):
             return
         lits = [var if run.solver.boolean_value(var) else ~var for var in [*pm.x.values(), *pm.rc.values()]]
         m.add_bool_or([~lit for lit in lits])
