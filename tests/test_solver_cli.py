@@ -62,7 +62,7 @@ def test_solve_memory_limit_falls_back_to_the_heuristic(capsys):
     assert out["status"] == "feasible" and out["stages"]["model"] == "too large"
     assert "does not fit in the" in captured.err and "fallback: keeping the best verified schedule" in captured.err
     assert main(["solve", "pyramid:h=3", "-M", "3", "--memory-limit", "lots"]) == 2
-    assert "--memory-limit: must be a size" in capsys.readouterr().err
+    assert "--memory-limit: must be a positive size" in capsys.readouterr().err
 
 
 def test_solve_memory_too_small_is_a_usage_error(capsys):
