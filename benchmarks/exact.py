@@ -174,7 +174,7 @@ def run_all(runs, dags, path, *, workers, redo):
     return len(failed)
 
 
-def main(argv=None) -> int:
+def parser():
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--only", default="", help="comma-separated substrings of instance names to run")
     p.add_argument("--variants", default="base,one-shot")
@@ -189,6 +189,11 @@ def main(argv=None) -> int:
     p.add_argument("--redo", action="store_true", help="run again instances already in the results file")
     p.add_argument("--results", default=str(RESULTS))
     p.add_argument("--summary", action="store_true", help="only summarise the results file")
+    return p
+
+
+def main(argv=None) -> int:
+    p = parser()
     args = p.parse_args(argv)
     if args.workers < 1:
         p.error(f"argument --workers: must be a positive integer, got {args.workers}")
