@@ -26,6 +26,9 @@ import time
 
 from dags.errors import PebbleError
 
+from .engine import verify
+from .moves import Schedule
+
 __all__ = ["ATTEMPTS", "DASK_EXTRA", "BatchError", "ProgressBar", "disagreement", "failure", "read_rows",
            "require_dask", "run_tasks"]
 
@@ -53,9 +56,6 @@ def disagreement(dag, codes, M, *, variant, io, lower_bound=None, optimal=False)
     it claims and ``optimal`` whether it claims the schedule optimal (bound
     equal to the I/O).
     """
-    from .engine import verify
-    from .moves import Schedule
-
     if codes is None:
         return None if io is None else f"the worker reported I/O {io} without a schedule"
     report = verify(dag, Schedule(codes), M, variant=variant)
@@ -127,11 +127,10 @@ class _Results:
 class ProgressBar:
     """Counts, elapsed and time left on a stream: redrawn with ``\\r`` on a terminal, else a line every ``every`` s."""
 
-    def __init__(self, stream=None, *, every=10.0, label="batch"):
+    def __init__(self, stream=None, *, every=10.0):
         self.stream = stream or sys.stderr
         self.tty = hasattr(self.stream, "isatty") and self.stream.isatty()
         self.every = every
-        self.label = label
         self.last = -math.inf
 
     def __call__(self, done, total, errors, elapsed, final=False):
@@ -143,7 +142,7 @@ class ProgressBar:
             print(f"\r[{'#' * filled}{'.' * (width - filled)}] {text}", end="\n" if final else "",
                   file=self.stream, flush=True)
         elif final or elapsed - self.last >= self.every:
-            print(f"{self.label}: {text}", file=self.stream, flush=True)
+            print(f"batch: {text}", file=self.stream, flush=True)
             self.last = elapsed
 
 
@@ -276,12 +275,14 @@ def _run_local(pending, work, key, workers, modules, record, tick):
     queue = list(reversed(pending))  # popped from the end: in order
     attempts = {}
     running = {}  # future -> (job, pool)
-    idle = []
+    pools = set()  # every pool with a live process, shut down at the end whatever happens
 
     def start(pool):
         job = queue.pop()
         attempts[key(job)] = attempts.get(key(job), 0) + 1
-        pool = pool or cf.ProcessPoolExecutor(1, mp_context=context, initializer=_worker_init)
+        if pool is None:
+            pool = cf.ProcessPoolExecutor(1, mp_context=context, initializer=_worker_init)
+            pools.add(pool)
         running[pool.submit(work, job)] = (job, pool)
 
     try:
@@ -297,6 +298,7 @@ def _run_local(pending, work, key, workers, modules, record, tick):
                 try:
                     outcome = future.result()
                 except cf.process.BrokenProcessPool as exc:
+                    pools.discard(pool)
                     pool.shutdown(wait=True)
                     pool = None
                     if tried < ATTEMPTS:
@@ -309,13 +311,13 @@ def _run_local(pending, work, key, workers, modules, record, tick):
                     record(job, outcome, tried)
                 if queue:
                     start(pool)
-                elif pool is not None:
-                    idle.append(pool)
     finally:
-        for _, pool in running.values():
-            _stop_pool(pool)
-        for pool in idle:
-            pool.shutdown(wait=True)
+        busy = {pool for _, pool in running.values()}
+        for pool in pools:
+            if pool in busy:
+                _stop_pool(pool)
+            else:
+                pool.shutdown(wait=True)
 
 
 def _stop_pool(pool):
