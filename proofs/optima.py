@@ -301,7 +301,7 @@ def certify_all(instances, *, workers=None, scheduler=None, log=None):
     check or whose job did not finish (its worker died twice, or it raised).
     """
     instances = list(instances)
-    problems = []
+    problems, ended = [], [0]
 
     def finish(instance, outcome, attempts):
         row = None
@@ -317,12 +317,11 @@ def certify_all(instances, *, workers=None, scheduler=None, log=None):
                 status = f"failed check: {exc}"
             else:
                 status = "not proven" if row is None else f"{row['optimum']} ({row['methods']}, {row['seconds']} s)"
-        finished[0] += 1
+        ended[0] += 1
         if log is not None:
-            log(f"{instance.describe()}: {status} [{finished[0]}/{len(instances)}]")
+            log(f"{instance.describe()}: {status} [{ended[0]}/{len(instances)}]")
         return row
 
-    finished = [0]
     rows = run_tasks(instances, _prove_instance, finish, workers=workers, scheduler=scheduler)
     if problems:
         raise CertificationError("; ".join(problems))
