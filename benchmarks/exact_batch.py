@@ -1,6 +1,6 @@
 """The exact benchmark on worker processes: the same runs with 1 worker and with 2, in one run.
 
-The runs of ``benchmarks/exact.py`` (by default ``--only pyramid``, CP-SAT
+The runs of ``benchmarks/exact.py`` (by default ``--only pyramid,tree,matvec``, CP-SAT
 only, 10 s limits) go through its machinery (:func:`pebble.jobs.run_tasks`,
 every schedule verified again in the submitting process) once per worker
 count, each into a fresh results file. Written: the wall time of each pass
@@ -10,7 +10,7 @@ schedule, and no lower bound above the other pass's I/O where a run stopped
 at its limit. Writes benchmarks/results/exact_batch.md; the options of
 exact.py that choose the runs apply.
 
-    python benchmarks/exact_batch.py [--only pyramid] [--methods cp-sat] [--time-limit 10] [--compare 1,2]
+    python benchmarks/exact_batch.py [--only pyramid,tree,matvec] [--methods cp-sat] [--time-limit 10] [--compare 1,2]
 """
 
 from __future__ import annotations
@@ -62,7 +62,8 @@ def main(argv=None) -> int:
     p = exact.parser()
     p.description = __doc__.split("\n\n")[0]
     p.add_argument("--compare", default="1,2", help="the worker counts to run the passes with (default 1,2)")
-    p.set_defaults(only="pyramid", methods="cp-sat", time_limit=10.0, plain_time_limit=10.0, osp_time_limit=10.0)
+    p.set_defaults(only="pyramid,tree,matvec", methods="cp-sat", time_limit=10.0, plain_time_limit=10.0,
+                   osp_time_limit=10.0)
     args = p.parse_args(argv)
     counts = [int(w) for w in args.compare.split(",")]
     runs, dags = exact.planned_runs(args)
