@@ -1,4 +1,4 @@
-"""The table of certified optima: reading it, regenerating it, checking every bound against it, and the committed table."""
+"""The table of certified optima: reading and regenerating it, every bound checked against it, the committed table."""
 
 import sys
 
