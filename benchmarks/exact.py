@@ -18,18 +18,23 @@ nodes: beyond that it proves nothing in its time limit and the ratio is
 undefined. The osp-tiny DAGs run in the ``--osp-variants`` (one-shot, where the
 model is exact) with ``--osp-time-limit`` (600 s) each.
 
-Results are appended to benchmarks/results/exact.jsonl as each run ends; a
-run already in the file (same instance, method and time limit) is skipped,
-so an interrupted benchmark resumes where it stopped (``--redo`` runs it
-again; the summary takes the last run). The machine's load average is
-recorded with each run. The schedule of every optimum CP-SAT proves is saved
+The runs go through :func:`pebble.jobs.run_tasks`: ``--workers N`` (default
+1, so that a run's time is that of one solve on an otherwise quiet machine)
+solves run side by side in worker processes, each solve keeping its 2 CP-SAT
+threads (the ``workers`` of a row). Every schedule a worker returns is checked
+by the verifier in this process before its row is written. Results are
+appended to benchmarks/results/exact.jsonl as each run ends; a run already in
+the file (same instance, method and time limit) is skipped, so an
+interrupted benchmark resumes where it stopped (``--redo`` runs it again; the
+summary takes the last run). The machine's load average when the run starts
+is recorded with it. The schedule of every optimum CP-SAT proves is saved
 in benchmarks/results/optima/, from where ``python -m proofs.optima
 --add-proven benchmarks/results/exact.jsonl -o proofs/data/optima.csv``
 verifies it again and adds it to the certified table.
 
     python benchmarks/exact.py [--only pyramid,tree] [--variants base,one-shot]
                                [--methods cp-sat,plain] [--time-limit 60] [--osp-time-limit 600]
-                               [--max-nodes 30] [--redo]
+                               [--max-nodes 30] [--workers 1] [--redo]
     python benchmarks/exact.py --summary        # only summarise the results file
 
 The summary tables are printed and written to exact.md beside the results file.
@@ -40,15 +45,17 @@ from __future__ import annotations
 import argparse
 import contextlib
 import io
-import json
 import os
 import pathlib
 import statistics
 import sys
 from collections import defaultdict
+from dataclasses import dataclass
 
 from _report import write_report
 from dags import build, osp_tiny_names
+from pebble.jobs import disagreement, read_rows, run_tasks
+from pebble.moves import Schedule
 from pebble.schedule_io import write_schedule
 from pebble.solver import solve
 from pebble.solver.plain_model import plain_solve
@@ -82,10 +89,25 @@ def instances(only, max_nodes=None):
 
 
 def load_results(path):
-    if not path.exists():
-        return []
-    with open(path, encoding="utf-8") as f:
-        return [json.loads(line) for line in f if line.strip()]
+    return read_rows(path, row_key)
+
+
+@dataclass(frozen=True)
+class Run:
+    """One solve of the benchmark: instance, M, variant, method and time limit (what identifies a row)."""
+
+    instance: str
+    M: int
+    variant: str
+    method: str
+    time_limit: float
+
+    def key(self):
+        return (self.instance, self.M, self.variant, self.method, self.time_limit)
+
+
+def row_key(row):
+    return (row["instance"], row["M"], row["variant"], row["method"], row["time_limit"])
 
 
 def run_one(method, dag, M, variant, time_limit):
@@ -94,7 +116,65 @@ def run_one(method, dag, M, variant, time_limit):
     return plain_solve(dag, M, variant=variant, time_limit=time_limit, workers=2)
 
 
-def main(argv=None) -> int:
+def solve_run(run):
+    """What a worker runs: one solve, its figures and its schedule's codes."""
+    load = os.getloadavg()[0]
+    r = run_one(run.method, build(run.instance), run.M, run.variant, run.time_limit)
+    return {"status": r.status, "io": r.io, "lower_bound": r.lower_bound, "seconds": r.seconds,
+            "proved_by": r.proved_by, "solver": r.stats.get("solver", ""), "load_average": load,
+            "codes": None if r.schedule is None else r.schedule.codes}
+
+
+def planned_runs(args):
+    """The runs the arguments ask for, in order, and the DAG of each instance."""
+    runs, dags = [], {}
+    only = [w for w in args.only.split(",") if w]
+    for name, dag, memories, osp in instances(only, args.max_nodes):
+        dags[name] = dag
+        for M in memories:
+            for variant in (args.osp_variants if osp else args.variants).split(","):
+                for method in args.methods.split(","):
+                    if method == "plain" and dag.num_nodes > args.plain_max_nodes:
+                        continue
+                    limit = args.plain_time_limit if method == "plain" else (
+                        args.osp_time_limit if osp else args.time_limit)
+                    runs.append(Run(name, M, variant, method, limit))
+    return runs, dags
+
+
+def run_all(runs, dags, path, *, workers, redo):
+    """Run ``runs`` on ``workers`` processes, each outcome verified here, each row appended to ``path``;
+    the number of runs that failed (a schedule the verifier rejects, a worker that died twice)."""
+    failed = []
+
+    def finish(run, out, attempts):
+        where = f"{run.instance} M={run.M} {run.variant} {run.method}"
+        dag = dags[run.instance]
+        reason = out.get("reason") if out["status"] == "error" else disagreement(
+            dag, out["codes"], run.M, variant=run.variant, io=out["io"], lower_bound=out["lower_bound"],
+            optimal=out["status"] == "optimal")
+        if reason is not None:
+            failed.append(where)
+            print(f"{where}: error: {reason}", flush=True)
+            return None  # no row: the run is tried again next time
+        row = {"instance": run.instance, "nodes": dag.num_nodes, "M": run.M, "variant": run.variant,
+               "method": run.method, "status": out["status"], "io": out["io"], "lower_bound": out["lower_bound"],
+               "seconds": round(out["seconds"], 3), "time_limit": run.time_limit, "workers": 2,
+               "load_average": round(out["load_average"], 2), "solver": out["solver"]}
+        if run.method == "cp-sat" and out["status"] == "optimal":
+            row["proved_by"] = out["proved_by"]  # the stage whose bound met the schedule (see solve)
+            row["schedule"] = save_schedule(path.parent, run.instance, dag, run.M, run.variant, Schedule(out["codes"]),
+                                            out["io"], out["proved_by"], out["solver"])
+        bound = out["io"] if out["status"] == "optimal" else f"[{out['lower_bound']}, {out['io']}]"
+        print(f"{where}: {out['status']} {bound} in {out['seconds']:.1f} s", flush=True)
+        return row
+
+    run_tasks(runs, solve_run, finish, key=Run.key, workers=workers, results_path=path, row_key=row_key,
+              resume=not redo)
+    return len(failed)
+
+
+def parser():
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--only", default="", help="comma-separated substrings of instance names to run")
     p.add_argument("--variants", default="base,one-shot")
@@ -105,39 +185,23 @@ def main(argv=None) -> int:
     p.add_argument("--plain-max-nodes", type=int, default=30, help="run the plain model up to this many nodes")
     p.add_argument("--osp-variants", default="one-shot", help="variants of the osp-tiny runs")
     p.add_argument("--max-nodes", type=int, default=None, help="only instances of at most this many nodes")
+    p.add_argument("--workers", type=int, default=1, help="solves run side by side in worker processes (default 1)")
     p.add_argument("--redo", action="store_true", help="run again instances already in the results file")
     p.add_argument("--results", default=str(RESULTS))
     p.add_argument("--summary", action="store_true", help="only summarise the results file")
+    return p
+
+
+def main(argv=None) -> int:
+    p = parser()
     args = p.parse_args(argv)
+    if args.workers < 1:
+        p.error(f"argument --workers: must be a positive integer, got {args.workers}")
     path = pathlib.Path(args.results)
     path.parent.mkdir(parents=True, exist_ok=True)
+    failed = 0
     if not args.summary:
-        done = {(r["instance"], r["M"], r["variant"], r["method"], r["time_limit"]) for r in load_results(path)}
-        only = [w for w in args.only.split(",") if w]
-        for name, dag, memories, osp in instances(only, args.max_nodes):
-            for M in memories:
-                for variant in (args.osp_variants if osp else args.variants).split(","):
-                    for method in args.methods.split(","):
-                        if method == "plain" and dag.num_nodes > args.plain_max_nodes:
-                            continue
-                        limit = args.plain_time_limit if method == "plain" else (
-                            args.osp_time_limit if osp else args.time_limit)
-                        if (name, M, variant, method, limit) in done and not args.redo:
-                            continue
-                        load = os.getloadavg()[0]
-                        r = run_one(method, dag, M, variant, limit)
-                        row = {"instance": name, "nodes": dag.num_nodes, "M": M, "variant": variant,
-                               "method": method, "status": r.status, "io": r.io, "lower_bound": r.lower_bound,
-                               "seconds": round(r.seconds, 3), "time_limit": limit, "workers": 2,
-                               "load_average": round(load, 2), "solver": r.stats.get("solver", "")}
-                        if method == "cp-sat" and r.status == "optimal":
-                            row["proved_by"] = r.proved_by  # the stage whose bound met the schedule (see solve)
-                            row["schedule"] = save_schedule(path.parent, name, dag, M, variant, r)
-                        with open(path, "a", encoding="utf-8") as f:
-                            f.write(json.dumps(row) + "\n")
-                        bound = r.io if r.status == "optimal" else f"[{r.lower_bound}, {r.io}]"
-                        print(f"{name} M={M} {variant} {method}: {r.status} {bound} in {r.seconds:.1f} s",
-                              flush=True)
+        failed = run_all(*planned_runs(args), path, workers=args.workers, redo=args.redo)
     with contextlib.redirect_stdout(io.StringIO()) as summary:
         summarise(load_results(path))
     print(summary.getvalue(), end="")
@@ -145,17 +209,17 @@ def main(argv=None) -> int:
                  notes=f"Summarised from `{path.name}`: the longest run of each instance counts; at that limit, "
                        "a proof over a run that stopped. Each run, with the load average while it ran, is a line "
                        "of that file.")
-    return 0
+    return 1 if failed else 0
 
 
-def save_schedule(folder, name, dag, M, variant, result):
+def save_schedule(folder, name, dag, M, variant, schedule, io, method, solver):
     """Write a proven optimum's schedule in ``folder/optima``; its path relative to ``folder``."""
     optima = folder / "optima"
     optima.mkdir(parents=True, exist_ok=True)
     stem = name.replace(":", "-").replace(",", "-")
     path = optima / f"{stem}.M{M}.{variant}.sched"
-    write_schedule(path, result.schedule, dag, comment=f"{name} M={M} {variant}: optimal I/O {result.io} "
-                   f"proven by {result.proved_by} ({result.stats.get('solver', '')})")
+    write_schedule(path, schedule, dag, comment=f"{name} M={M} {variant}: optimal I/O {io} "
+                   f"proven by {method} ({solver})")
     return str(path.relative_to(folder))
 
 

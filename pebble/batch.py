@@ -3,27 +3,23 @@
 A :class:`Job` is one instance and one command: ``solve`` (an exact method of
 :mod:`pebble.solver`), ``bound`` (every registered bound of :mod:`proofs`,
 with the best strategy's schedule as the upper bound) or ``run`` (one
-strategy of :mod:`pebble.strategies`). :func:`run_jobs` runs them on worker
-processes, checks every schedule a worker sends back with
-:func:`pebble.verify` (a worker is not trusted) and appends one JSON row per
-job to a results file as each finishes, so an interrupted batch resumes.
-A job whose worker dies is run once more, then recorded as an error.
+strategy of :mod:`pebble.strategies`). :func:`run_jobs` runs them through
+:func:`pebble.jobs.run_tasks` (worker processes or Dask, a dead worker's job
+run once more, resume from the results file), checks every schedule a worker
+sends back with :func:`pebble.verify` (a worker is not trusted) and appends
+one JSON row per job to a results file as each finishes.
 :func:`read_jobs` reads the CSV that ``pebble batch`` takes. How to run a
 batch on a cluster, and the row format: docs/batch.md.
 """
 
 from __future__ import annotations
 
-import concurrent.futures as cf
 import csv
-import json
+import functools
 import math
-import multiprocessing
 import os
 import pathlib
-import signal
 import socket
-import sys
 import time
 from dataclasses import dataclass, fields
 
@@ -31,28 +27,24 @@ import numpy as np
 
 from dags.errors import PebbleError
 
+from .jobs import DASK_EXTRA, BatchError, ProgressBar, disagreement, read_rows, require_dask, run_tasks
+from .solver import METHODS
+
 __all__ = ["COMMANDS", "DASK_EXTRA", "BatchError", "Job", "ProgressBar", "check_job", "checked_row", "read_jobs",
            "read_results", "require_dask", "run_job", "run_jobs", "summary"]
 
 COMMANDS = ("solve", "bound", "run")
-SOLVE_METHODS = ("cp-sat", "ideals", "steps", "search")
-DASK_EXTRA = "pip install 'pebble-io[dask]'"
-# A job is tried this many times in all when its worker process dies under it.
-ATTEMPTS = 2
-# Seconds between two redraws of the progress while no job finishes.
-TICK = 1.0
-
-
-class BatchError(PebbleError, ValueError):
-    """A jobs file, results file or cluster address the batch cannot take; names the file, line and column."""
+SOLVE_METHODS = tuple(METHODS)  # as `pebble solve --method`
+# What the fork server imports once for all the local workers of a batch.
+PRELOAD = ("pebble.batch", "pebble.engine", "pebble.strategies", "proofs")
 
 
 @dataclass(frozen=True)
 class Job:
     """One row of a jobs file.
 
-    ``method`` picks the exact method of a ``solve`` (``cp-sat`` when empty:
-    :func:`pebble.solver.solve`, which runs the searches first) or the
+    ``method`` picks the exact method of a ``solve`` (a name of
+    :data:`pebble.solver.METHODS`; ``solve`` when empty: the searches, then the CP-SAT model) or the
     comma-separated registered bounds of a ``bound`` (all when empty);
     ``strategy`` names the generator of a ``run``.
 
@@ -224,16 +216,10 @@ def run_job(job: Job, build=None) -> dict:
 
 
 def _solve(job, dag):
-    from . import solver
-
-    method = job.method or "cp-sat"
-    if method == "cp-sat":  # one thread per job: the batch runs the jobs side by side
-        result = solver.solve(dag, job.M, variant=job.variant, time_limit=job.time_limit, workers=1)
-    else:
-        run = {"ideals": solver.ideal_search, "steps": solver.step_search, "search": solver.search}[method]
-        result = run(dag, job.M, variant=job.variant, time_limit=job.time_limit)
+    # One thread per job: the batch runs the jobs side by side.
+    result = METHODS[job.method or "solve"](dag, job.M, variant=job.variant, time_limit=job.time_limit, workers=1)
     return {"status": result.status, "io": result.io, "lower_bound": result.lower_bound,
-            "proved_by": result.method if result.optimal else None,
+            "proved_by": result.proved_by if result.optimal else None,
             "codes": None if result.schedule is None else result.schedule.codes}
 
 
@@ -262,11 +248,6 @@ def _run(job, dag):
 _COMMAND_RUNNERS = {"solve": _solve, "bound": _bound, "run": _run}
 
 
-def _worker_init():
-    # Ctrl-C reaches the whole process group: the parent alone handles it and stops the workers.
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
-
-
 # --- the client: check, record, resume --------------------------------------------------------------------
 
 def checked_row(job: Job, outcome: dict, dag, attempts: int) -> dict:
@@ -275,35 +256,17 @@ def checked_row(job: Job, outcome: dict, dag, attempts: int) -> dict:
     A schedule the verifier rejects, an I/O that is not the verifier's count,
     or a lower bound above the I/O makes the row an ``error`` with the reason.
     """
-    from .engine import verify
-
     row = {**job.columns(), "status": outcome.get("status", "error"), "io": outcome.get("io"),
            "lower_bound": _plain(outcome.get("lower_bound")), "proved_by": outcome.get("proved_by"),
            "seconds": outcome.get("seconds"), "worker": outcome.get("worker"), "attempts": attempts}
     reason = outcome.get("reason")
-    codes = outcome.get("codes")
     if row["status"] != "error":
-        reason = _disagreement(job, dag, codes, row, verify)
+        reason = disagreement(dag, outcome.get("codes"), job.M, variant=job.variant, io=row["io"],
+                              lower_bound=row["lower_bound"], optimal=row["status"] == "optimal")
     if reason is not None:
         row.update(status="error", reason=reason)
     row["io"] = _plain(row["io"])
     return row
-
-
-def _disagreement(job, dag, codes, row, verify):
-    io, low = row["io"], row["lower_bound"]
-    if codes is None:
-        return None if io is None else f"the worker reported I/O {io} without a schedule"
-    report = verify(dag, np.asarray(codes, dtype=np.int64), job.M, variant=job.variant)
-    if not report.valid:
-        return f"the verifier rejects the worker's schedule: {report.violation.message}"
-    if io != report.io:
-        return f"the worker reported I/O {io}, the verifier counts {report.io}"
-    if low is not None and low > report.io:
-        return f"lower bound {low} above the verified I/O {report.io}"
-    if row["status"] == "optimal" and low != report.io:
-        return f"status optimal with lower bound {low} below the I/O {report.io}"
-    return None
 
 
 def _plain(value):
@@ -320,76 +283,7 @@ def _row_key(row) -> tuple:
 
 def read_results(path) -> list[dict]:
     """The rows of a results file; a last line cut short by a kill is dropped (its job runs again)."""
-    path = pathlib.Path(path)
-    if not path.exists():
-        return []
-    text = path.read_text(encoding="utf-8")
-    lines = text.split("\n")
-    rows = []
-    for number, line in enumerate(lines, 1):
-        if not line.strip():
-            continue
-        try:
-            row = json.loads(line)
-            _row_key(row)
-        except (ValueError, KeyError, TypeError) as exc:
-            if number == len(lines):  # no newline after it: the write was cut short
-                continue
-            raise BatchError(f"{path} line {number}: not a results row ({exc})") from None
-        rows.append(row)
-    return rows
-
-
-class _Results:
-    """Rows appended to a JSON-lines file, one flushed line each."""
-
-    def __init__(self, path):
-        self.file = None
-        if path is not None:
-            path = pathlib.Path(path)
-            path.parent.mkdir(parents=True, exist_ok=True)
-            if path.exists():  # drop a last line cut short by a kill: its job runs again
-                data = path.read_bytes()
-                if data and not data.endswith(b"\n"):
-                    with open(path, "r+b") as f:
-                        f.truncate(data.rfind(b"\n") + 1)
-            self.file = open(path, "a", encoding="utf-8")
-
-    def write(self, row):
-        if self.file is not None:
-            self.file.write(json.dumps(row, allow_nan=False) + "\n")
-            self.file.flush()
-
-    def close(self):
-        if self.file is not None:
-            self.file.close()
-
-
-class ProgressBar:
-    """Counts, elapsed and time left on a stream: redrawn with ``\\r`` on a terminal, else a line every ``every`` s."""
-
-    def __init__(self, stream=None, *, every=10.0):
-        self.stream = stream or sys.stderr
-        self.tty = hasattr(self.stream, "isatty") and self.stream.isatty()
-        self.every = every
-        self.last = -math.inf
-
-    def __call__(self, done, total, errors, elapsed, final=False):
-        left = "-" if done == 0 else _clock(elapsed / done * (total - done))
-        text = f"{done}/{total} jobs, {errors} errors, {_clock(elapsed)} elapsed, {left} left"
-        if self.tty:
-            width = 24
-            filled = width * done // max(total, 1)
-            print(f"\r[{'#' * filled}{'.' * (width - filled)}] {text}", end="\n" if final else "",
-                  file=self.stream, flush=True)
-        elif final or elapsed - self.last >= self.every:
-            print(f"batch: {text}", file=self.stream, flush=True)
-            self.last = elapsed
-
-
-def _clock(seconds):
-    seconds = int(round(seconds))
-    return f"{seconds // 3600}:{seconds // 60 % 60:02d}:{seconds % 60:02d}"
+    return read_rows(path, _row_key)
 
 
 def run_jobs(jobs, *, workers=None, scheduler=None, results_path=None, progress=None, build=None, task=None):
@@ -411,189 +305,38 @@ def run_jobs(jobs, *, workers=None, scheduler=None, results_path=None, progress=
         after each job and about once a second, e.g. :class:`ProgressBar`.
     build : callable, optional
         ``spec -> DAG`` (default :func:`dags.load_dag`), a module-level function
-        so that workers can import it; the table of optima passes its own for
-        ``osp-tiny/`` specs.
+        so that workers can import it.
     task : callable, optional
         ``task(job, build) -> outcome`` run by the workers (default :func:`run_job`).
 
-    A ``KeyboardInterrupt`` stops the workers and propagates; every row
-    written until then stays in ``results_path``.
+    The execution (pool, Dask, retry, resume, progress) is
+    :func:`pebble.jobs.run_tasks`; each row is :func:`checked_row`. A
+    ``KeyboardInterrupt`` stops the workers and propagates; every row written
+    until then stays in ``results_path``.
 
     Examples
     --------
-    The table of optima or the exact benchmark builds its jobs and reads the rows::
+    A grid of exact solves, resumed from its results file::
 
         rows = run_jobs([Job(spec, M, variant, 60.0) for spec, M, variant in grid],
-                        workers=2, results_path="benchmarks/results/exact.jsonl")
+                        workers=2, results_path="results.jsonl")
         proven = [r for r in rows if r["status"] == "optimal"]
     """
-    jobs = list(jobs)
     build = build or _default_build
-    task = task or run_job
-    previous = {}
-    if results_path is not None:
-        previous = {_row_key(r): r for r in read_results(results_path)}
-    pending = [j for j in dict.fromkeys(jobs) if j.key() not in previous]
     dags = {}
-    for job in pending:
+
+    def finish(job, outcome, attempts):
         if job.spec not in dags:
             dags[job.spec] = build(job.spec)
-    rows = dict(previous)
-    results = _Results(results_path)
-    counts = {"done": 0, "errors": 0}
-    start = time.perf_counter()
+        return checked_row(job, outcome, dags[job.spec], attempts)
 
-    def tick(final=False):
-        if progress is not None:
-            progress(counts["done"], len(pending), counts["errors"], time.perf_counter() - start, final=final)
-
-    def record(job, outcome, attempts):
-        row = checked_row(job, outcome, dags[job.spec], attempts)
-        results.write(row)
-        rows[job.key()] = row
-        counts["done"] += 1
-        counts["errors"] += row["status"] == "error"
-        tick()
-
-    try:
-        if pending:
-            tick()
-            if scheduler is None:
-                _run_local(pending, workers or os.cpu_count() or 1, build, task, record, tick)
-            else:
-                _run_dask(pending, scheduler, build, task, record, tick)
-    finally:
-        results.close()
-        if pending:  # also on Ctrl-C: the last counts, and the terminal's line ended
-            tick(final=True)
-    return [rows[j.key()] for j in jobs if j.key() in rows]
+    return run_tasks(jobs, functools.partial(_run_task, task or run_job, build), finish, key=Job.key,
+                     workers=workers, scheduler=scheduler, results_path=results_path, row_key=_row_key,
+                     progress=progress, preload=PRELOAD)
 
 
-def _died(job, attempts, why):
-    return {"status": "error", "reason": f"the worker died {attempts} times running the job ({why})",
-            "worker": None, "seconds": None}
-
-
-def _run_local(pending, workers, build, task, record, tick):
-    """One single-process pool per slot, so that a dead worker names the one job it was running."""
-    if sys.platform.startswith("linux"):
-        context = multiprocessing.get_context("forkserver")
-        # Imported once in the server, which starts no thread, instead of once per worker process.
-        context.set_forkserver_preload(["pebble.batch", "pebble.engine", "pebble.strategies", "proofs"])
-    else:
-        context = multiprocessing.get_context("spawn")
-    queue = list(reversed(pending))  # popped from the end: in order
-    attempts = {}
-    running = {}  # future -> (job, pool)
-    idle = []
-
-    def start(pool):
-        job = queue.pop()
-        attempts[job] = attempts.get(job, 0) + 1
-        pool = pool or cf.ProcessPoolExecutor(1, mp_context=context, initializer=_worker_init)
-        running[pool.submit(task, job, build)] = (job, pool)
-
-    try:
-        for _ in range(min(workers, len(queue))):
-            start(None)
-        while running:
-            finished, _ = cf.wait(running, timeout=TICK, return_when=cf.FIRST_COMPLETED)
-            if not finished:
-                tick()
-            for future in finished:
-                job, pool = running.pop(future)
-                try:
-                    outcome = future.result()
-                except cf.process.BrokenProcessPool as exc:
-                    pool.shutdown(wait=True)
-                    pool = None
-                    if attempts[job] < ATTEMPTS:
-                        queue.append(job)
-                    else:
-                        record(job, _died(job, attempts[job], exc or "process ended"), attempts[job])
-                except Exception as exc:  # noqa: BLE001 - e.g. a job that cannot be pickled
-                    record(job, {"status": "error", "reason": f"{type(exc).__name__}: {exc}"}, attempts[job])
-                else:
-                    record(job, outcome, attempts[job])
-                if queue:
-                    start(pool)
-                elif pool is not None:
-                    idle.append(pool)
-    finally:
-        for _, pool in running.values():
-            _stop_pool(pool)
-        for pool in idle:
-            pool.shutdown(wait=True)
-
-
-def _stop_pool(pool):
-    for process in list(getattr(pool, "_processes", {}).values()):
-        process.kill()
-    pool.shutdown(wait=True, cancel_futures=True)
-
-
-def require_dask():
-    """The ``distributed`` module, or a :class:`BatchError` naming the extra to install."""
-    try:
-        import distributed
-    except ImportError:
-        raise BatchError(f"argument '--scheduler' needs Dask's distributed scheduler: {DASK_EXTRA}") from None
-    return distributed
-
-
-def _run_dask(pending, scheduler, build, task, record, tick):
-    distributed = require_dask()
-    own = isinstance(scheduler, str)
-    try:
-        client = distributed.Client(scheduler, timeout=30) if own else scheduler
-    except (OSError, TimeoutError) as exc:
-        raise BatchError(f"argument '--scheduler': cannot reach {scheduler}: {exc}") from None
-
-    # The scheduler runs a task again after its worker dies; the batch wants to count those deaths itself,
-    # so it asks for a KilledWorker error at the first one for as long as it runs (then restores the setting).
-    def allowed_failures(value, dask_scheduler=None):
-        old, dask_scheduler.allowed_failures = dask_scheduler.allowed_failures, value
-        return old
-
-    old = client.run_on_scheduler(allowed_failures, 0)
-    attempts, jobs = {}, {}
-    futures = distributed.as_completed(loop=client.loop)
-
-    def submit(job):
-        attempts[job] = attempts.get(job, 0) + 1
-        future = client.submit(task, job, build, pure=False)
-        jobs[future] = job
-        futures.add(future)
-
-    try:
-        for job in pending:
-            submit(job)
-        while not futures.is_empty():
-            if not futures.has_ready():
-                time.sleep(TICK / 4)
-                tick()
-                continue
-            for future in futures.next_batch(block=False):  # a retry joins the same loop
-                job = jobs.pop(future)
-                if future.status == "finished":
-                    record(job, future.result(), attempts[job])
-                else:
-                    exc = future.exception()
-                    if isinstance(exc, distributed.KilledWorker) and attempts[job] < ATTEMPTS:
-                        submit(job)
-                    elif isinstance(exc, distributed.KilledWorker):
-                        record(job, _died(job, attempts[job], "worker lost"), attempts[job])
-                    else:
-                        record(job, {"status": "error", "reason": f"{type(exc).__name__}: {exc}"}, attempts[job])
-                future.release()
-    finally:
-        for future in jobs:
-            future.cancel()
-        try:
-            client.run_on_scheduler(allowed_failures, old)
-        finally:
-            if own:
-                client.close()
+def _run_task(task, build, job):
+    return task(job, build)
 
 
 def summary(rows) -> dict:

@@ -13,12 +13,16 @@ With ``d``, ``g`` and ``M`` fixed, for each sequence length ``n``:
 Every count comes from the verifier (a point whose schedule the verifier
 rejects raises); the closed form of each generator stands beside it. The
 growth exponent of I/O in ``n`` is the slope of a least-squares line through
-``(log n, log I/O)`` over the largest half of the lengths measured.
+``(log n, log I/O)`` over the largest half of the lengths measured. With
+``workers > 1`` the points are measured side by side in worker processes
+(:func:`pebble.jobs.run_tasks`), each verified there, and come back in the
+order of the sequential run.
 """
 
 from __future__ import annotations
 
 import csv
+import functools
 import time
 from dataclasses import asdict, dataclass
 
@@ -29,6 +33,7 @@ from dags.errors import ArgumentError, PebbleError
 from dags.evaluate import block_values, evaluate
 from proofs import trivial_lower_bound
 
+from .jobs import run_tasks
 from .strategies import generate_verified
 from .strategies.approx import approx_io, approx_schedule
 from .strategies.attention import flash_io, flash_memory, flash_schedule
@@ -166,29 +171,51 @@ def crossover(d, g, M, *, limit=1 << 20):
     return None
 
 
-def sweep(d, g, M, *, exact_ns, approx_ns, bound_B=1.0, coefficients="chebyshev", seed=0, progress=None):
+def sweep(d, g, M, *, exact_ns, approx_ns, bound_B=1.0, coefficients="chebyshev", seed=0, progress=None,
+          workers=1):
     """Measure every length: FlashAttention on ``exact_ns``, Alman-Song on ``approx_ns``.
 
-    Returns a dict with the ``points`` (a list of :class:`Point`), the fitted
-    ``exponents`` (``flash`` and ``approx``) and the ``crossover`` length.
-    ``progress`` (optional) is called with each point as it is measured.
+    Returns a dict with the ``points`` (a list of :class:`Point`, exact lengths
+    first, each list in its order), the fitted ``exponents`` (``flash`` and
+    ``approx``) and the ``crossover`` length. ``progress`` (optional) is called
+    with each point as it is measured. ``workers`` above 1 measures that many
+    points at once in worker processes; the result is the same but for the
+    ``seconds`` of each point.
     """
     if M < flash_memory(2, d, 1):
         raise StrategyError(f"strategy 'flash' needs M >= {flash_memory(2, d, 1)} with d = {d}, got M = {M}")
     approx_io(1, d, g, M)  # checks d and g
-    points = []
-    for kind, ns in (("exact", exact_ns), ("approx", approx_ns)):
-        for n in ns:
-            p = measure_exact(n, d, M) if kind == "exact" else measure_approx(
-                n, d, g, M, bound_B=bound_B, coefficients=coefficients, seed=seed)
-            points.append(p)
-            if progress is not None:
-                progress(p)
+    jobs = [("exact", n) for n in exact_ns] + [("approx", n) for n in approx_ns]
+    measure = functools.partial(_measure_point, (d, g, M, bound_B, coefficients, seed))
+
+    def finish(job, outcome, attempts):
+        if "point" not in outcome:  # the worker's own error, or a worker that died twice
+            raise outcome.get("exception") or ExperimentError(f"{job[0]} attention, n = {job[1]}: {outcome['reason']}")
+        if progress is not None:
+            progress(outcome["point"])
+        return outcome["point"]
+
+    if workers == 1:
+        points = [finish(job, measure(job), 1) for job in jobs]
+    else:
+        points = run_tasks(jobs, measure, finish, workers=workers)
     flash = [p for p in points if p.strategy == "flash"]
     approx = [p for p in points if p.strategy.startswith("approx")]
     exponents = {name: tail_exponent(pts) if len(pts) >= 2 else None
                  for name, pts in (("flash", flash), ("approx", approx))}
     return {"points": points, "exponents": exponents, "crossover": crossover(d, g, M)}
+
+
+def _measure_point(settings, job):
+    """One point of :func:`sweep` (what a worker runs); an error of the toolkit comes back to be raised again."""
+    d, g, M, bound_B, coefficients, seed = settings
+    kind, n = job
+    try:
+        if kind == "exact":
+            return {"point": measure_exact(n, d, M)}
+        return {"point": measure_approx(n, d, g, M, bound_B=bound_B, coefficients=coefficients, seed=seed)}
+    except PebbleError as exc:
+        return {"status": "error", "reason": str(exc), "exception": exc}
 
 
 def write_csv(points, path):

@@ -33,8 +33,11 @@ file and line of anything wrong (:class:`TableError`). The installed table is
 Regenerate with ``python -m proofs.optima --output PATH`` (``--help`` for the
 options); the table is written to ``PATH`` only, never into the installed
 package (``-o proofs/data/optima.csv`` in a checkout replaces the table
-there). Each optimum's schedule is checked by the verifier before its row is
-written. Optima proven by long runs of the exact benchmark
+there). The instances run side by side through :func:`pebble.jobs.run_tasks`
+(``--workers N`` local processes, or a Dask cluster with ``--scheduler``);
+every proof's schedule comes back to the submitting process and is checked by
+the verifier there before its row is written, and the rows keep the order of
+the grid whatever the number of workers. Optima proven by long runs of the exact benchmark
 (``benchmarks/exact.py``, which saves each proven schedule) are added with
 ``--add-proven benchmarks/results/exact.jsonl --output PATH``: each saved
 schedule is verified again and its I/O must equal the recorded optimum and
@@ -46,6 +49,7 @@ from __future__ import annotations
 import argparse
 import csv
 import json
+import os
 import pathlib
 import sys
 import time
@@ -56,14 +60,16 @@ from importlib.resources import files
 from dags import build, osp_tiny_names
 from dags.errors import PebbleError
 from pebble.engine import verify
+from pebble.jobs import BatchError, disagreement, require_dask, run_tasks
 from pebble.schedule_io import read_schedule
 from pebble.solver import search, step_search
 from pebble.solver.steps import MAX_NODES as STEPS_MAX_NODES
 
 from .bound import normalize_variant
 
-__all__ = ["COLUMNS", "GRID", "TABLE", "Optimum", "TableError", "certify", "dag_for_spec", "instance_memories",
-           "main", "proven_rows", "read_optima", "write_optima"]
+__all__ = ["COLUMNS", "GRID", "TABLE", "CertificationError", "Instance", "Optimum", "TableError", "certify",
+           "certify_all", "dag_for_spec", "grid", "instance_memories", "main", "prove", "proven_rows",
+           "read_optima", "table_row", "write_optima"]
 
 COLUMNS = ("spec", "M", "variant", "optimum", "methods", "solver", "seconds")
 #: The installed table (a :class:`pathlib.Path` for a package installed as files).
@@ -89,6 +95,12 @@ SEARCH_NODES = 21
 
 class TableError(PebbleError, ValueError):
     """A table of optima, or a results file to add to one, that cannot be used; names the file and line."""
+
+
+class CertificationError(PebbleError):
+    """A proof whose schedule the verifier rejects, or methods that disagree on an optimum: no table is written."""
+
+    exit_code = 1
 
 
 @dataclass(frozen=True)
@@ -194,35 +206,131 @@ def instance_memories(dag) -> list[int]:
     return sorted({m0, m0 + 1, 2 * m0})
 
 
-def certify(spec, dag, M, variant, *, time_limit, search_nodes=SEARCH_NODES):
-    """A table row for one instance, or ``None`` if no method proved its optimum in time."""
+@dataclass(frozen=True)
+class Instance:
+    """One instance of the grid with the time limit of each of its methods: a job of the regeneration."""
+
+    spec: str
+    M: int
+    variant: str
+    time_limit: float
+
+    def describe(self) -> str:
+        return f"{self.spec} M={self.M} {self.variant}"
+
+
+def grid(*, time_limit=60.0, osp=False, osp_time_limit=600.0, only=()) -> list[Instance]:
+    """The instances of the table in its order: :data:`GRID` (and with ``osp`` the osp-tiny DAGs).
+
+    ``only`` keeps the specs that contain one of its strings.
+    """
+    specs = list(GRID) + ([f"osp:{name}" for name in osp_tiny_names()] if osp else [])
+    instances = []
+    for spec in specs:
+        if only and not any(word in spec for word in only):
+            continue
+        memories = instance_memories(dag_for_spec(spec))
+        if spec.startswith("osp:"):
+            memories, variants, limit = [memories[0], 2 * memories[0]], OSP_VARIANTS, osp_time_limit
+        else:
+            variants, limit = VARIANTS, time_limit
+        instances += [Instance(spec, M, variant, limit) for M in memories for variant in variants]
+    return instances
+
+
+def prove(dag, M, variant, *, time_limit, search_nodes=SEARCH_NODES) -> list[dict]:
+    """Every proof of the optimum the methods find in time: dicts of ``method``, ``io``, ``lower_bound``,
+    ``seconds``, ``solver`` (the OR-tools version for ``cp-sat``) and the schedule's ``codes``."""
     # OR-tools is heavy: it is imported only when a table is regenerated.
     from pebble.solver import solve
     from pebble.solver.cpsat_model import SOLVER_VERSION
 
-    proofs = []
+    found = [solve(dag, M, variant=variant, time_limit=time_limit, searches=variant != "base")]
     # In the base game the CP-SAT model and the step search each give their own proof.
-    result = solve(dag, M, variant=variant, time_limit=time_limit, searches=variant != "base")
-    if result.optimal:
-        proofs.append((result.method if result.proved_by in (None, "trivial") else result.proved_by, result.io,
-                       result.seconds))
     if variant == "base" and dag.num_nodes <= STEPS_MAX_NODES:
-        found = step_search(dag, M, time_limit=time_limit, max_states=12_000_000)
-        if found.optimal:
-            proofs.append(("steps", found.io, found.seconds))
+        found.append(step_search(dag, M, time_limit=time_limit, max_states=12_000_000))
     if int(dag.needed.sum()) <= search_nodes:
-        found = search(dag, M, variant=variant, time_limit=time_limit)
-        if found.optimal:
-            proofs.append(("search", found.io, found.seconds))
+        found.append(search(dag, M, variant=variant, time_limit=time_limit))
+    proofs = []
+    for r in found:
+        if r.optimal:  # solve names the stage that proved it; a trivial bound counts as the method's own
+            method = r.method if r.proved_by in (None, "trivial") else r.proved_by
+            proofs.append({"method": method, "io": r.io, "lower_bound": r.lower_bound, "seconds": r.seconds,
+                           "solver": f"ortools-{SOLVER_VERSION}" if method == "cp-sat" else "",
+                           "codes": r.schedule.codes})
+    return proofs
+
+
+def table_row(spec, dag, M, variant, proofs):
+    """The table row the ``proofs`` of :func:`prove` make, each schedule checked by the verifier here;
+    ``None`` without a proof.
+
+    Raises :class:`CertificationError` for a schedule that does not realise its
+    proof's optimum, or for methods that disagree.
+    """
+    where = f"{spec} M={M} {variant}"
+    for p in proofs:
+        reason = disagreement(dag, p["codes"], M, variant=variant, io=p["io"], lower_bound=p["lower_bound"],
+                              optimal=True)
+        if reason is not None:
+            raise CertificationError(f"{where}: the proof of {p['method']}: {reason}")
     if not proofs:
         return None
-    values = {io for _, io, _ in proofs}
-    if len(values) > 1:
-        raise AssertionError(f"{spec} M={M} {variant}: the methods disagree: {proofs}")
-    methods = "+".join(name for name, _, _ in proofs)
-    return {"spec": spec, "M": M, "variant": variant, "optimum": proofs[0][1], "methods": methods,
-            "solver": f"ortools-{SOLVER_VERSION}" if "cp-sat" in methods else "",
-            "seconds": f"{min(s for _, _, s in proofs):.2f}"}
+    if len({p["io"] for p in proofs}) > 1:
+        found = ", ".join(f"{p['method']} {p['io']}" for p in proofs)
+        raise CertificationError(f"{where}: the methods disagree on the optimum: {found}")
+    methods = "+".join(p["method"] for p in proofs)
+    return {"spec": spec, "M": M, "variant": variant, "optimum": int(proofs[0]["io"]), "methods": methods,
+            "solver": next((p["solver"] for p in proofs if p["method"] == "cp-sat"), ""),
+            "seconds": f"{min(p['seconds'] for p in proofs):.2f}"}
+
+
+def certify(spec, dag, M, variant, *, time_limit, search_nodes=SEARCH_NODES):
+    """A table row for one instance, proven and verified in this process, or ``None`` if no method proved
+    its optimum in time."""
+    return table_row(spec, dag, M, variant, prove(dag, M, variant, time_limit=time_limit, search_nodes=search_nodes))
+
+
+def _prove_instance(instance: Instance) -> dict:
+    """What a worker runs: the proofs of one instance."""
+    dag = dag_for_spec(instance.spec)
+    return {"proofs": prove(dag, instance.M, instance.variant, time_limit=instance.time_limit)}
+
+
+def certify_all(instances, *, workers=None, scheduler=None, log=None):
+    """The table rows of ``instances`` (in their order; not proven ones left out), proven by worker processes
+    (or on the Dask cluster ``scheduler``) and verified here.
+
+    ``log(line)`` is called with one line per instance as it ends. Raises
+    :class:`CertificationError` naming every instance whose proofs failed a
+    check or whose job did not finish (its worker died twice, or it raised).
+    """
+    instances = list(instances)
+    problems, ended = [], [0]
+
+    def finish(instance, outcome, attempts):
+        row = None
+        if outcome.get("status") == "error":
+            problems.append(f"{instance.describe()}: {outcome['reason']}")
+            status = f"error: {outcome['reason']}"
+        else:
+            try:
+                row = table_row(instance.spec, dag_for_spec(instance.spec), instance.M, instance.variant,
+                                outcome["proofs"])
+            except CertificationError as exc:
+                problems.append(str(exc))
+                status = f"failed check: {exc}"
+            else:
+                status = "not proven" if row is None else f"{row['optimum']} ({row['methods']}, {row['seconds']} s)"
+        ended[0] += 1
+        if log is not None:
+            log(f"{instance.describe()}: {status} [{ended[0]}/{len(instances)}]")
+        return row
+
+    rows = run_tasks(instances, _prove_instance, finish, workers=workers, scheduler=scheduler)
+    if problems:
+        raise CertificationError("; ".join(problems))
+    return [row for row in rows if row is not None]
 
 
 def proven_rows(results):
@@ -282,6 +390,16 @@ def _merge(path, new_rows):
     return list(old.values())
 
 
+def _positive_int(text):
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be a positive integer, got {text!r}")
+    return value
+
+
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(prog="python -m proofs.optima", description=__doc__.split("\n\n")[0])
     parser.add_argument("-o", "--output", required=True,
@@ -290,6 +408,11 @@ def main(argv=None) -> int:
     parser.add_argument("--osp", action="store_true",
                         help="add the osp-tiny DAGs at the smallest M and twice it, one-shot")
     parser.add_argument("--osp-time-limit", type=float, default=600.0, help="seconds per osp-tiny instance")
+    parser.add_argument("--only", default="", help="comma-separated substrings: only the specs that contain one")
+    parser.add_argument("--workers", type=_positive_int, default=os.cpu_count() or 1,
+                        help="instances proven side by side by local worker processes (default: all cores)")
+    parser.add_argument("--scheduler", metavar="ADDRESS",
+                        help="prove the instances on the Dask cluster at this address (tcp://host:port)")
     parser.add_argument("--add-proven", metavar="RESULTS",
                         help="only add the optima proven in a benchmarks/exact.py results file to the table "
                              "at --output (created if absent)")
@@ -303,24 +426,22 @@ def main(argv=None) -> int:
         write_optima(args.output, rows)
         print(f"wrote {args.output}: {len(rows)} proven optima", file=sys.stderr)
         return 0
-    specs = list(GRID)
-    if args.osp:
-        specs += [f"osp:{name}" for name in osp_tiny_names()]
-    rows, start = [], time.perf_counter()
-    for spec in specs:
-        dag = dag_for_spec(spec)
-        memories = instance_memories(dag)
-        osp = spec.startswith("osp:")
-        if osp:
-            memories = [memories[0], 2 * memories[0]]
-        variants, limit = (OSP_VARIANTS, args.osp_time_limit) if osp else (VARIANTS, args.time_limit)
-        for M in memories:
-            for variant in variants:
-                row = certify(spec, dag, M, variant, time_limit=limit)
-                status = "not proven" if row is None else f"{row['optimum']} ({row['methods']}, {row['seconds']} s)"
-                print(f"{spec} M={M} {variant}: {status}", file=sys.stderr, flush=True)
-                if row is not None:
-                    rows.append(row)
+    start = time.perf_counter()
+    try:
+        if args.scheduler:
+            require_dask()
+        instances = grid(time_limit=args.time_limit, osp=args.osp, osp_time_limit=args.osp_time_limit,
+                         only=[w for w in args.only.split(",") if w])
+        if not instances:
+            raise TableError(f"argument '--only': no spec of the grid contains {args.only!r}")
+        rows = certify_all(instances, workers=args.workers, scheduler=args.scheduler,
+                           log=lambda line: print(line, file=sys.stderr, flush=True))
+    except (BatchError, TableError) as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
+    except CertificationError as e:
+        print(f"error: {e}; the table is not written", file=sys.stderr)
+        return 1
     write_optima(args.output, rows)
     print(f"wrote {args.output}: {len(rows)} proven optima in {time.perf_counter() - start:.0f} s", file=sys.stderr)
     return 0

@@ -1,4 +1,4 @@
-"""benchmarks/exact.py end to end on one small family: results, saved optima, summary, table."""
+"""benchmarks/exact.py end to end on one small family: two workers, results, saved optima, resume, summary, table."""
 
 import json
 import pathlib
@@ -17,7 +17,7 @@ def test_exact_benchmark_records_resumes_and_feeds_the_table(tmp_path):
     results = tmp_path / "exact.jsonl"
     command = [sys.executable, str(ROOT / "benchmarks" / "exact.py"), "--only", "pyramid:h=3", "--variants",
                "one-shot", "--time-limit", "20", "--plain-time-limit", "1", "--results", str(results)]
-    out = subprocess.run(command, capture_output=True, text=True, timeout=300, check=True).stdout
+    out = subprocess.run(command + ["--workers", "2"], capture_output=True, text=True, timeout=300, check=True).stdout
     rows = [json.loads(line) for line in results.read_text().splitlines()]
     assert {(r["M"], r["method"]) for r in rows} == {(M, m) for M in (3, 4, 6) for m in ("cp-sat", "plain")}
     optima = {r["M"]: r for r in rows if r["method"] == "cp-sat"}

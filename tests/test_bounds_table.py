@@ -1,12 +1,17 @@
-"""The table of certified optima: reading it, checking every bound against it, and the committed table."""
+"""The table of certified optima: reading and regenerating it, every bound checked against it, the committed table."""
 
+import sys
+
+import numpy as np
 import pytest
 
 from dags import build, write_dag
+from pebble import STORE, verify
 from pebble.solver import search
+from pebble.strategies import heuristic_schedule
 from dags import PebbleError
 from proofs.check import check_table, find_optimum, fingerprint, table_findings
-from proofs.optima import TABLE, TableError, main as optima_main, read_optima
+from proofs.optima import TABLE, CertificationError, TableError, main as optima_main, read_optima, table_row
 
 HEADER = "spec,M,variant,optimum,methods,solver,seconds\n"
 INSTANCES = [("pyramid:h=3", 3, "base"), ("pyramid:h=3", 4, "base"), ("pyramid:h=3", 3, "one-shot"),
@@ -129,6 +134,41 @@ def test_regenerating_needs_an_output(capsys):
     with pytest.raises(SystemExit) as exc:
         optima_main(["--time-limit", "1"])
     assert exc.value.code == 2 and "the following arguments are required: -o/--output" in capsys.readouterr().err
+
+
+def test_regenerating_on_one_and_two_workers_writes_the_same_rows(tmp_path, capsys):
+    tables = {}
+    for workers in (1, 2):
+        path = tmp_path / f"w{workers}.csv"
+        assert optima_main(["-o", str(path), "--only", "path:n=4", "--workers", str(workers)]) == 0
+        # The rows but their wall time, in the order of the grid.
+        tables[workers] = [(o.spec, o.M, o.variant, o.optimum, o.methods, o.solver) for o in read_optima(path)]
+    assert tables[1] == tables[2]
+    assert [row[1:4] for row in tables[1]] == [(M, v, 2) for M in (2, 3, 4) for v in ("base", "one-shot")]
+    assert all("search" in row[4].split("+") for row in tables[1])  # the A* search is a second proof
+    assert capsys.readouterr().err.count("path:n=4 M=") == 12
+
+
+def test_a_proof_is_verified_before_its_row_is_made():
+    dag = build("pyramid:h=3")
+    codes = heuristic_schedule(dag, 4).codes
+    io = verify(dag, codes, 4).io
+    proof = {"method": "search", "io": io, "lower_bound": io, "seconds": 0.5, "solver": "", "codes": codes}
+    assert table_row("pyramid:h=3", dag, 4, "base", [proof])["optimum"] == io
+    cut = np.delete(codes, np.flatnonzero((codes & 3) == STORE)[-1])  # the output never stored
+    with pytest.raises(CertificationError, match="pyramid:h=3 M=4 base: the proof of search: the verifier rejects"):
+        table_row("pyramid:h=3", dag, 4, "base", [proof, {**proof, "codes": cut}])
+    with pytest.raises(CertificationError, match="reported I/O"):
+        table_row("pyramid:h=3", dag, 4, "base", [{**proof, "io": io - 1, "lower_bound": io - 1}])
+
+
+def test_regenerating_with_bad_options_exits_2(tmp_path, capsys, monkeypatch):
+    assert optima_main(["-o", str(tmp_path / "t.csv"), "--only", "nosuch"]) == 2
+    assert "argument '--only': no spec of the grid contains 'nosuch'" in capsys.readouterr().err
+    monkeypatch.setitem(sys.modules, "distributed", None)  # as if not installed
+    assert optima_main(["-o", str(tmp_path / "t.csv"), "--scheduler", "tcp://127.0.0.1:1"]) == 2
+    assert "pebble-io[dask]" in capsys.readouterr().err
+    assert not (tmp_path / "t.csv").exists()
 
 
 def test_find_optimum_matches_by_structure(tmp_path, optima):

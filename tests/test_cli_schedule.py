@@ -82,6 +82,24 @@ def test_sweep(tmp_path, capsys):
     assert png.read_bytes()[:4] == b"\x89PNG"
 
 
+def test_sweep_on_two_workers_gives_the_sequential_output(tmp_path, capsys):
+    argv = ["sweep", "-d", "2", "-g", "3", "-M", "32", "--max-n-exact", "32", "--max-n-approx", "64"]
+    outputs = {}
+    for workers in (1, 2):
+        path = tmp_path / f"w{workers}.csv"
+        code, out = run_json(capsys, argv + ["--workers", str(workers), "--csv", str(path)])
+        assert code == 0
+        rows = list(csv.DictReader(open(path)))
+        for point in [*out["points"], *rows]:  # the one figure a run cannot repeat: its wall time
+            assert float(point.pop("seconds")) >= 0
+        outputs[workers] = out, rows
+    assert outputs[1] == outputs[2]
+    out, rows = outputs[2]
+    assert [(r["strategy"][:6], int(r["n"])) for r in rows] == [("flash", 16), ("flash", 32), ("approx", 16),
+                                                                 ("approx", 32), ("approx", 64)]
+    assert all(r["io"] == r["formula_io"] for r in rows) and out["crossover"] == 11
+
+
 def test_sweep_bad_parameters(capsys):
     assert main(["sweep", "-d", "4", "-M", "10"]) == 2
     assert "needs M >= 20" in capsys.readouterr().err

@@ -31,6 +31,8 @@ def register(sub):
     p.add_argument("--seed", type=seed_int, default=0, help="random inputs (default: 0)")
     p.add_argument("--csv", metavar="FILE", help="write every point as CSV")
     p.add_argument("--plot", metavar="FILE", help="write a log-log plot (PNG; needs matplotlib)")
+    p.add_argument("--workers", type=positive_int, default=1,
+                   help="points measured side by side in worker processes (default: 1, in this process)")
     p.add_argument("--json", action="store_true", help="print one JSON object")
     p.set_defaults(func=run)
 
@@ -46,7 +48,8 @@ def run(args) -> int:
 
     result = sweep(args.d, args.g, args.M, exact_ns=powers_of_two(args.min_n, args.max_n_exact),
                    approx_ns=powers_of_two(args.min_n, args.max_n_approx), bound_B=args.bound_B,
-                   coefficients=args.coefficients, seed=args.seed, progress=progress)
+                   coefficients=args.coefficients, seed=args.seed, progress=progress,
+                   workers=args.workers)
     if args.csv:
         write_csv(result["points"], args.csv)
     if args.plot:
