@@ -39,7 +39,7 @@ def machine_description():
     cpu = _first_field("/proc/cpuinfo", "model name") or platform.processor() or "unknown CPU"
     mem_kb = _first_field("/proc/meminfo", "MemTotal")
     ram = f"{int(mem_kb.split()[0]) / 2**20:.1f} GiB RAM" if mem_kb else "RAM unknown"
-    load = ", load average %.2f" % os.getloadavg()[0] if hasattr(os, "getloadavg") else ""
+    load = f", load average {os.getloadavg()[0]:.2f}" if hasattr(os, "getloadavg") else ""
     return f"{platform.platform()}; {cpu}; {os.cpu_count()} cores; {ram}{load}"
 
 

@@ -77,7 +77,7 @@ def main(argv=None) -> int:
     for line in bad:
         print(f"disagree: {line}")
     lines = [
-        "# Batch speed-up: local pool, 1 worker against %d" % args.workers, "",
+        f"# Batch speed-up: local pool, 1 worker against {args.workers}", "",
         f"Written by `python benchmarks/batch_speed.py` on {datetime.date.today().isoformat()}, "
         f"{platform.node()} ({platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}), "
         f"load average {load[0]:.2f} at the start (the machine is shared, so times vary).", "",
@@ -87,7 +87,7 @@ def main(argv=None) -> int:
         f"Speed-up: **{t1 / t2:.2f}x**. The runs agree: "
         + ("yes (same optimum where both proved it; every lower bound at most the other run's I/O)." if not bad
            else "no: " + "; ".join(bad)), "",
-        "| instance | M | variant | 1 worker | s | proved by | %d workers | s | proved by |" % args.workers,
+        f"| instance | M | variant | 1 worker | s | proved by | {args.workers} workers | s | proved by |",
         "|---|---:|---|---|---:|---|---|---:|---|",
     ]
     for a, b in zip(one, two):

@@ -53,6 +53,7 @@ from collections import defaultdict
 from dataclasses import dataclass
 
 from _report import write_report
+
 from dags import build, osp_tiny_names
 from pebble.jobs import disagreement, read_rows, run_tasks
 from pebble.moves import Schedule
@@ -229,7 +230,8 @@ def summarise(rows):
     for r in rows:  # the longest limit counts; at that limit a proof, else the latest run
         key = (r["instance"], r["M"], r["variant"], r["method"])
         old = latest.get(key)
-        if old is None or (r["time_limit"], r["status"] == "optimal") >= (old["time_limit"], old["status"] == "optimal"):
+        newer = (r["time_limit"], r["status"] == "optimal")
+        if old is None or newer >= (old["time_limit"], old["status"] == "optimal"):
             latest[key] = r
     for variant in sorted({k[2] for k in latest}):
         print(f"\n## {variant}\n")

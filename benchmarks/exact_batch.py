@@ -23,6 +23,7 @@ import time
 import exact
 from _report import markdown_table, write_report
 
+
 def timed_pass(runs, dags, folder, workers):
     """The rows of one pass (keyed as the results file keys them), its wall time and its failures."""
     path = folder / f"workers-{workers}" / "exact.jsonl"

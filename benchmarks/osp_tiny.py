@@ -10,6 +10,7 @@ Run: python benchmarks/osp_tiny.py   (the DAGs ``osp:NAME`` shipped in :mod:`dag
 from __future__ import annotations
 
 from _report import write_report
+
 from dags import build, osp_tiny_names
 from pebble.strategies import generate_verified, heuristic_schedule
 from proofs import trivial_lower_bound

@@ -20,6 +20,7 @@ import argparse
 import time
 
 from _report import markdown_table, write_report
+
 from dags import pyramid_dag
 from dags.attention import approx_attention_dag, attention_dag
 from pebble.strategies import approx_schedule, flash_schedule, generate_verified, heuristic_schedule

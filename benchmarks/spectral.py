@@ -22,6 +22,7 @@ import numpy as np
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), ".."))
 
 from _report import markdown_table, write_report  # noqa: E402
+
 from dags import build  # noqa: E402
 from proofs import generic  # noqa: E402
 from proofs.generic import laplacian_bottom, spectral_bound, weighted_laplacian  # noqa: E402
@@ -64,7 +65,8 @@ def main():
     finally:
         generic.DENSE_LIMIT = limit
     assert how_dense.startswith("dense") and how_sparse.startswith("sparse")
-    comparison = (f"{args.small} ({n} nodes), {k} smallest eigenvalues: LAPACK {t_dense:.2f} s, LOBPCG {t_sparse:.2f} s "
+    comparison = (f"{args.small} ({n} nodes), {k} smallest eigenvalues: LAPACK {t_dense:.2f} s, "
+                  f"LOBPCG {t_sparse:.2f} s "
                   f"(ratio {t_dense / t_sparse:.2f}); largest difference {np.max(np.abs(dense - sparse)):.2e}, "
                   f"sparse above dense by at most {max(0.0, float(np.max(sparse - dense))):.2e}")
     print(f"\n{comparison}")

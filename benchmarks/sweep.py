@@ -25,10 +25,18 @@ import pathlib
 import sys
 import time
 
-from pebble.experiments import (crossover, describe, measure_approx, measure_exact, plot_sweep, powers_of_two,
-                                sweep, write_csv)
-
 from _report import write_report
+
+from pebble.experiments import (
+    crossover,
+    describe,
+    measure_approx,
+    measure_exact,
+    plot_sweep,
+    powers_of_two,
+    sweep,
+    write_csv,
+)
 
 RESULTS = pathlib.Path(__file__).resolve().parent / "results"
 

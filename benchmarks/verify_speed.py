@@ -24,6 +24,7 @@ import numpy as np
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), ".."))
 
 from _report import markdown_table, write_report  # noqa: E402
+
 from dags import pyramid_dag  # noqa: E402
 from pebble import reference_verify, verify, write_schedule  # noqa: E402
 from pebble.moves import COMPUTE, DELETE, LOAD, STORE  # noqa: E402
@@ -111,7 +112,8 @@ def main():
         ("speed-up over the reference, same prefix", f"{t_ref / t_fast_prefix:.0f}x", ">= 50x"),
         ("peak memory (DAG, schedule, verifier state)", f"{peak / 1024:.2f} GB", "< 2 GB"),
     ]
-    path = write_report("verify_speed.md", "Verifier throughput", markdown_table(("measurement", "figure", "target"), rows),
+    table = markdown_table(("measurement", "figure", "target"), rows)
+    path = write_report("verify_speed.md", "Verifier throughput", table,
                         notes=f"{dag.name}: {dag.num_nodes:,} nodes; a valid schedule of {codes.size:,} moves, M = 3.")
     print(f"written   {path}")
 

@@ -5,11 +5,19 @@ and writes them, and evaluates them numerically.
 """
 
 from .attention import approx_attention_dag, attention_dag
-from .core import DAG, DAGError, OP_CODES, OPS
+from .core import DAG, OP_CODES, OPS, DAGError
 from .errors import PebbleError
 from .evaluate import EvaluationError, block_values, evaluate, evaluate_nodes
-from .families import (binary_tree_dag, fft_dag, matmul_dag, matvec_dag, path_dag, pyramid_dag,
-                       random_layered_dag, stencil_dag)
+from .families import (
+                       binary_tree_dag,
+                       fft_dag,
+                       matmul_dag,
+                       matvec_dag,
+                       path_dag,
+                       pyramid_dag,
+                       random_layered_dag,
+                       stencil_dag,
+)
 from .io import DAGFileError, read_dag, write_dag
 from .labels import Labels
 from .osp_tiny import osp_tiny_dag, osp_tiny_names, osp_tiny_path

@@ -245,7 +245,8 @@ def approx_attention_dag(n: int, d: int, g: int, *, bound_B: float | None = None
     (6, 4463, 7902, 384)
     >>> round(g.meta["eps"], 3)  # Chebyshev, r = sqrt(2)
     0.383
-    >>> round(approx_attention_dag(64, 2, 2, coefficients="taylor").meta["eps"], 3)  # 1 + x + x^2/2 is 0.586 where e^x is 0.243
+    >>> # Taylor: 1 + x + x^2/2 is 0.586 where e^x is 0.243
+    >>> round(approx_attention_dag(64, 2, 2, coefficients="taylor").meta["eps"], 3)
     1.409
     """
     n, d, g = check_size("n", n), check_size("d", d), check_size("g", g, 0)

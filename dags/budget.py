@@ -16,8 +16,8 @@ import os
 
 from .errors import ArgumentError, SizeError
 
-__all__ = ["MAX_LINE", "BYTES_PER_NODE", "BYTES_PER_EDGE", "parse_bytes", "memory_limit", "estimated_bytes", "check_budget",
-           "bounded_lines"]
+__all__ = ["MAX_LINE", "BYTES_PER_NODE", "BYTES_PER_EDGE", "parse_bytes", "memory_limit", "estimated_bytes",
+           "check_budget", "bounded_lines"]
 
 # Bytes per node and per edge of a DAG in use: the CSR arrays, ops, the cached
 # successor lists, topological order and levels, the verifier's state, and the

@@ -31,8 +31,8 @@ from functools import cached_property
 import numpy as np
 
 from . import _kernels
-from .labels import LabelError, Labels
 from .errors import PebbleError
+from .labels import LabelError, Labels
 
 __all__ = ["DAG", "DAGError", "OPS", "OP_CODES"]
 
@@ -188,7 +188,8 @@ class DAG:
             bad = np.flatnonzero((self.ops == code) & (indeg != arity))
             if bad.size:
                 v = int(bad[0])
-                raise DAGError(f"node {self.label(v)}: operation '{OPS[code]}' needs {arity} operand(s), has {int(indeg[v])}")
+                raise DAGError(f"node {self.label(v)}: operation '{OPS[code]}' needs {arity} operand(s), "
+                               f"has {int(indeg[v])}")
 
     def _find_cycle(self, acyclic_part):
         alive = np.ones(self.num_nodes, bool)
@@ -296,7 +297,7 @@ class DAG:
             raise KeyError(key)
         return self.labels.lookup(str(key), self.num_nodes)
 
-    def with_outputs(self, outputs) -> "DAG":
+    def with_outputs(self, outputs) -> DAG:
         """The same graph with an explicit output set."""
         return DAG(self.indptr, self.indices, ops=self.ops, outputs=outputs, labels=self.labels,
                    coef=self.coef, const=self.const, name=self.name, meta=self.meta, validate=False)

@@ -33,7 +33,7 @@ from array import array
 import numpy as np
 
 from .budget import bounded_lines, check_budget, memory_limit
-from .core import DAG, DAGError, OPS
+from .core import DAG, OPS, DAGError
 from .errors import PebbleError, SizeError
 from .labels import LabelError, Labels
 

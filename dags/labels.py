@@ -169,7 +169,7 @@ class Labels:
         return out
 
     @classmethod
-    def from_json(cls, obj) -> "Labels":
+    def from_json(cls, obj) -> Labels:
         if not isinstance(obj, dict):
             raise LabelError("'labels' must be an object with 'blocks' and/or 'names'")
         blocks = obj.get("blocks", [])

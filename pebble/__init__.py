@@ -14,7 +14,8 @@ from .rules import MemoryTooSmall, Report, Rules, Violation, check_memory
 from .schedule_io import ScheduleFileError, read_schedule, read_schedule_chunks, write_schedule
 
 __all__ = [
-    "COMPUTE", "DELETE", "Game", "IllegalMove", "KINDS", "LOAD", "MemoryTooSmall", "PebbleError", "Report", "Rules", "STORE", "Schedule",
+    "COMPUTE", "DELETE", "Game", "IllegalMove", "KINDS", "LOAD", "MemoryTooSmall", "PebbleError", "Report", "Rules",
+    "STORE", "Schedule",
     "ScheduleFileError", "Verifier", "Violation", "read_schedule", "read_schedule_chunks", "reference_verify",
     "check_memory", "verify", "write_schedule",
 ]

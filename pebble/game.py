@@ -25,7 +25,7 @@ from dags.errors import PebbleError
 
 from . import rules as R
 from .engine import verify
-from .moves import COMPUTE, DELETE, KINDS, KIND_CODES, LOAD, STORE, Schedule
+from .moves import COMPUTE, DELETE, KIND_CODES, KINDS, LOAD, STORE, Schedule
 
 __all__ = ["Game", "IllegalMove"]
 

@@ -39,7 +39,7 @@ from dags.errors import PebbleError
 from dags.io import check_regular_file
 from dags.labels import parse_node_id
 
-from .moves import KINDS, KIND_CODES, Schedule, as_codes
+from .moves import KIND_CODES, KINDS, Schedule, as_codes
 
 __all__ = ["ScheduleFileError", "read_schedule", "read_schedule_chunks", "write_schedule", "locate_move",
            "is_binary_schedule", "moves_around", "MAGIC"]

@@ -7,12 +7,20 @@ reference; :func:`register_bound` adds a bound function that
 holds every bound against the certified optima of ``proofs/data/optima.csv``.
 """
 
-from .bound import (Assumptions, Bound, BoundError, best_lower, best_upper, bounds_for, register_bound,
-                    registered_bounds, unregister_bound)
-from .trivial import trivial_lower_bound
-
 # The built-in bounds register themselves on import, in this order.
-from . import generic, matmul, attention, approx, upper  # noqa: E402,F401,I001
+from . import approx, attention, generic, matmul, upper  # noqa: E402,F401,I001
+from .bound import (
+                    Assumptions,
+                    Bound,
+                    BoundError,
+                    best_lower,
+                    best_upper,
+                    bounds_for,
+                    register_bound,
+                    registered_bounds,
+                    unregister_bound,
+)
+from .trivial import trivial_lower_bound
 
 __all__ = ["Assumptions", "Bound", "BoundError", "best_lower", "best_upper", "bounds_for", "register_bound",
            "registered_bounds", "trivial_lower_bound", "unregister_bound"]

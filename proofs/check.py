@@ -106,7 +106,8 @@ class CheckResult:
         return not self.findings
 
     def to_dict(self) -> dict:
-        return {"table": self.table, "ok": self.ok, "checked": len(self.rows), "findings": [f.to_dict() for f in self.findings],
+        return {"table": self.table, "ok": self.ok, "checked": len(self.rows),
+                "findings": [f.to_dict() for f in self.findings],
                 "rows": [r.to_dict() for r in self.rows]}
 
 

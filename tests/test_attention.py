@@ -5,9 +5,17 @@ import numpy as np
 import pytest
 
 from dags import SpecError, build, read_dag, write_dag
-from dags.attention import (approx_attention_dag, attention_dag, attention_nodes, exp_coefficients,
-                            feature_count, output_error_bound, polynomial_attention, relative_error,
-                            softmax_attention)
+from dags.attention import (
+    approx_attention_dag,
+    attention_dag,
+    attention_nodes,
+    exp_coefficients,
+    feature_count,
+    output_error_bound,
+    polynomial_attention,
+    relative_error,
+    softmax_attention,
+)
 from dags.evaluate import block_values, evaluate
 
 

@@ -23,8 +23,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import batch_hooks  # noqa: E402
 
 
-
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def heuristic_io(spec, M):
     """The verified I/O of the heuristic's schedule, computed here in the test's own process."""
     from dags import build

@@ -4,8 +4,17 @@ import pytest
 
 from dags import build, pyramid_dag
 from pebble import MemoryTooSmall
-from proofs import Assumptions, Bound, BoundError, best_lower, best_upper, bounds_for, register_bound, \
-    registered_bounds, unregister_bound
+from proofs import (
+    Assumptions,
+    Bound,
+    BoundError,
+    best_lower,
+    best_upper,
+    bounds_for,
+    register_bound,
+    registered_bounds,
+    unregister_bound,
+)
 from proofs.bound import game_flags, normalize_variant
 
 

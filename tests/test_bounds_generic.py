@@ -8,8 +8,14 @@ import pytest
 from dags import DAG, build, path_dag, pyramid_dag
 from pebble.solver import search
 from proofs import generic
-from proofs.generic import laplacian_bottom, mincut_bound, spectral_bound, trivial_bound, wavefront_mincut, \
-    weighted_laplacian
+from proofs.generic import (
+    laplacian_bottom,
+    mincut_bound,
+    spectral_bound,
+    trivial_bound,
+    wavefront_mincut,
+    weighted_laplacian,
+)
 
 
 def broadcast_dag(k):

@@ -5,13 +5,13 @@ import sys
 import numpy as np
 import pytest
 
-from dags import build, write_dag
+from dags import PebbleError, build, write_dag
 from pebble import STORE, verify
 from pebble.solver import search
 from pebble.strategies import heuristic_schedule
-from dags import PebbleError
 from proofs.check import check_table, find_optimum, fingerprint, table_findings
-from proofs.optima import TABLE, CertificationError, TableError, main as optima_main, read_optima, table_row
+from proofs.optima import TABLE, CertificationError, TableError, read_optima, table_row
+from proofs.optima import main as optima_main
 
 HEADER = "spec,M,variant,optimum,methods,solver,seconds\n"
 INSTANCES = [("pyramid:h=3", 3, "base"), ("pyramid:h=3", 4, "base"), ("pyramid:h=3", 3, "one-shot"),

@@ -4,8 +4,20 @@
 import numpy as np
 import pytest
 
-from dags import (DAG, DAGFileError, Labels, SpecError, build, families, load_dag, osp_tiny_names, osp_tiny_path,
-                  pyramid_dag, read_dag, write_dag)
+from dags import (
+    DAG,
+    DAGFileError,
+    Labels,
+    SpecError,
+    build,
+    families,
+    load_dag,
+    osp_tiny_names,
+    osp_tiny_path,
+    pyramid_dag,
+    read_dag,
+    write_dag,
+)
 from dags.errors import SizeError
 
 # (file, nodes, edges); edges counted independently as pins minus hyperedges with a pin

@@ -6,8 +6,16 @@ import scipy.linalg
 
 from dags import SpecError, build
 from dags.evaluate import block_values, evaluate, evaluate_nodes
-from dags.families import (binary_tree_dag, fft_dag, matmul_dag, matvec_dag, path_dag, pyramid_dag,
-                           random_layered_dag, stencil_dag)
+from dags.families import (
+    binary_tree_dag,
+    fft_dag,
+    matmul_dag,
+    matvec_dag,
+    path_dag,
+    pyramid_dag,
+    random_layered_dag,
+    stencil_dag,
+)
 
 
 def assert_sound(dag):

@@ -19,12 +19,13 @@ from pebble.solver import METHODS, SolverError, search
 from pebble.solver import solve as _solve
 from pebble.solver.budget import Budget, parse_bytes, rss
 from pebble.solver.cpsat_model import PebblingModel, model_size
-from pebble.solver.portfolio import STAGES, Policy, trivial_bound
 from pebble.solver.plain_model import plain_solve
+from pebble.solver.portfolio import STAGES, Policy, trivial_bound
 from pebble.solver.symmetry import canonical_schedule, stabiliser_chain
 from pebble.solver.transition_search import generalise, reach
 from pebble.strategies import heuristic_schedule
-from proofs.optima import certify, main as table_main, read_optima
+from proofs.optima import certify, read_optima
+from proofs.optima import main as table_main
 
 # Deterministic budgets: what stops a solve here is never the clock.
 POLICY = Policy(ideals_max_states=200_000, steps_max_states=400_000, symmetry_seconds=60.0)

@@ -2,10 +2,9 @@
 
 import json
 
+import dags
 from pebble import verify
 from pebble.cli import main
-
-import dags
 
 
 def test_solve_json(capsys):

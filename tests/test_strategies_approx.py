@@ -7,9 +7,18 @@ import pytest
 from dags.attention import approx_attention_dag, attention_dag
 from pebble import verify
 from pebble.strategies import MemoryTooSmall, StrategyError, approx_schedule
-from pebble.strategies.approx import (column_blocked_io, column_blocked_memory, column_blocked_schedule,
-                                      small_cache_io, small_cache_memory, small_cache_schedule, small_cache_tile,
-                                      streaming_io, streaming_memory, streaming_schedule)
+from pebble.strategies.approx import (
+    column_blocked_io,
+    column_blocked_memory,
+    column_blocked_schedule,
+    small_cache_io,
+    small_cache_memory,
+    small_cache_schedule,
+    small_cache_tile,
+    streaming_io,
+    streaming_memory,
+    streaming_schedule,
+)
 from proofs import trivial_lower_bound
 
 CASES = list(itertools.product([1, 2, 3, 5], [1, 2, 3, 4], [1, 2, 3]))

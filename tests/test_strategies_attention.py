@@ -9,10 +9,25 @@ from dags import pyramid_dag
 from dags.attention import attention_dag
 from dags.families import matmul_dag
 from pebble import verify, write_schedule
-from pebble.strategies import STRATEGIES, MemoryTooSmall, StrategyError, flash_schedule, naive_schedule, tiling_schedule
-from pebble.strategies import tiled_matmul_schedule
-from pebble.strategies.attention import (flash_block_rows, flash_io, flash_memory, naive_io, naive_memory, tiling_io,
-                                         tiling_memory, tiling_tile)
+from pebble.strategies import (
+    STRATEGIES,
+    MemoryTooSmall,
+    StrategyError,
+    flash_schedule,
+    naive_schedule,
+    tiled_matmul_schedule,
+    tiling_schedule,
+)
+from pebble.strategies.attention import (
+    flash_block_rows,
+    flash_io,
+    flash_memory,
+    naive_io,
+    naive_memory,
+    tiling_io,
+    tiling_memory,
+    tiling_tile,
+)
 from pebble.strategies.matmul import tiled_matmul_io, tiled_matmul_memory, tiled_matmul_tile
 
 SIZES = list(itertools.product([1, 2, 3, 5, 8], [1, 2, 3, 5]))

@@ -14,8 +14,8 @@ from dags import load_dag
 
 from . import CommandError
 
-__all__ = ["add_dag_argument", "add_game_arguments", "positive_int", "seed_int", "positive_float", "load_dag_arg", "game_kwargs", "table",
-           "print_json", "split_labels", "require_extra", "require_suffix"]
+__all__ = ["add_dag_argument", "add_game_arguments", "positive_int", "seed_int", "positive_float", "load_dag_arg",
+           "game_kwargs", "table", "print_json", "split_labels", "require_extra", "require_suffix"]
 
 
 def positive_int(text, *, minimum=1, what="a positive integer"):

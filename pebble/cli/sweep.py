@@ -25,7 +25,8 @@ def register(sub):
                    help="largest n for exact attention (default: 1024; 4096 needs about 10 GB)")
     p.add_argument("--max-n-approx", type=positive_int, default=16384, help="largest n for the approximate DAG "
                                                                              "(default: 16384)")
-    p.add_argument("-B", "--bound-B", type=positive_float, default=1.0, help="entries of Q, K, V in [-B, B] (default: 1)")
+    p.add_argument("-B", "--bound-B", type=positive_float, default=1.0,
+                   help="entries of Q, K, V in [-B, B] (default: 1)")
     p.add_argument("--coefficients", choices=("taylor", "chebyshev"), default="chebyshev",
                    help="polynomial approximation of exp (default: chebyshev)")
     p.add_argument("--seed", type=seed_int, default=0, help="random inputs (default: 0)")

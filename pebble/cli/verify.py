@@ -74,6 +74,8 @@ def context(verifier, schedule_name, violation, *, before=3, most=12) -> str:
             lines.append(f"  {mark} {i:>8}  {move_text(dag, code)}")
     for name, arr in (("red", verifier.red), ("blue", verifier.blue)):
         ids = arr.nonzero()[0]
-        shown = ", ".join(dag.label(v) for v in ids[:most]) + (f", ... ({ids.size - most} more)" if ids.size > most else "")
-        lines.append(f"{name} pebbles {'before that move' if violation.move else 'at the end'} ({ids.size}): {shown or '-'}")
+        more = f", ... ({ids.size - most} more)" if ids.size > most else ""
+        shown = ", ".join(dag.label(v) for v in ids[:most]) + more
+        when = "before that move" if violation.move else "at the end"
+        lines.append(f"{name} pebbles {when} ({ids.size}): {shown or '-'}")
     return "\n".join(lines)

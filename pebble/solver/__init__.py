@@ -17,9 +17,9 @@ All return a :class:`SolveResult` whose schedule the verifier accepted.
 OR-tools is imported only when a CP-SAT method is first used.
 """
 
-from .results import SolveResult, SolverError
-from .ideals import ideal_search
 from .config_search import search
+from .ideals import ideal_search
+from .results import SolverError, SolveResult
 from .steps import step_search
 
 __all__ = ["METHODS", "SolveResult", "SolverError", "ideal_search", "search", "solve", "step_search"]
@@ -39,7 +39,8 @@ def _cap(name, max_states, memory_limit, default):
 
 def _solve(dag, M, *, variant="base", time_limit=60.0, max_states=None, memory_limit=None, progress=None,
            workers=2, seed=0, searches=True, **options):
-    from .portfolio import Policy, solve as portfolio_solve
+    from .portfolio import Policy
+    from .portfolio import solve as portfolio_solve
 
     policy = options.pop("policy", None) or Policy()
     if max_states is not None:

@@ -55,6 +55,6 @@ class Budget:
                 self.reason = "memory"
         return self.reason is not None
 
-    def until(self, deadline: float) -> "Budget":
+    def until(self, deadline: float) -> Budget:
         """The same memory limit with an earlier deadline (a stage's share of the time)."""
         return Budget(min(deadline, self.deadline), self.memory_limit)

@@ -233,7 +233,7 @@ class PebblingModel:
         """One first compute per step and per node; positions; precedences; symmetry."""
         m, inst = self.model, self.inst
         by_step = defaultdict(list)
-        for (t, v), var in self.x.items():
+        for (t, _v), var in self.x.items():
             by_step[t].append(var)
         for t in range(inst.K):
             m.add_exactly_one(by_step[t])
@@ -270,9 +270,9 @@ class PebblingModel:
     def _add_capacity(self):
         """At each compute, at most M - 1 red values besides the result."""
         steps = defaultdict(list)
-        for (t, v), var in self.r.items():
+        for (t, _v), var in self.r.items():
             steps[t].append(var)
-        for t, lits in steps.items():
+        for lits in steps.values():
             if len(lits) > self.rules.M - 1:
                 self.model.add(sum(lits) <= self.rules.M - 1)
 
@@ -433,7 +433,7 @@ class PebblingModel:
                 return
             if not inst.is_source[v]:
                 m.add(var >= self._computed_before(t, v) - self.s[v])
-        for (t, v), var in self.rc.items():
+        for (_t, v), var in self.rc.items():
             m.add_implication(var, self.s[v])
 
     # -- solutions <-> schedules -------------------------------------------

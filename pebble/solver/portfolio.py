@@ -49,11 +49,22 @@ from ..moves import DELETE, STORE, Schedule, as_codes
 from ..rules import Rules
 from ..strategies import heuristic_schedule
 from .budget import Budget, default_memory_limit, rss
-from .cpsat_model import (BYTES_PER_TERM, SOLVER_VERSION, TERMS_PER_SECOND, CpSatRun, build_model, cp_model,
-                          cut_transitions, hint, model_size, realise)
+from .cpsat_model import (
+    BYTES_PER_TERM,
+    SOLVER_VERSION,
+    TERMS_PER_SECOND,
+    CpSatRun,
+    build_model,
+    cp_model,
+    cut_transitions,
+    hint,
+    model_size,
+    realise,
+)
 from .ideals import ideal_search
-from .results import SolveResult, SolverError, checked_report, game_rules
-from .steps import MAX_NODES as STEPS_MAX_NODES, step_search
+from .results import SolverError, SolveResult, checked_report, game_rules
+from .steps import MAX_NODES as STEPS_MAX_NODES
+from .steps import step_search
 from .symmetry import stabiliser_chain
 
 __all__ = ["solve", "cpsat_solve", "Policy", "Incumbent", "STAGES", "trivial_bound"]

@@ -8,10 +8,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from dags.errors import PebbleError
+
 from ..engine import verify
 from ..moves import Schedule
 from ..rules import Report, Rules, check_memory
-from dags.errors import PebbleError
 
 __all__ = ["SolverError", "SolveResult", "STATUSES", "bits", "game_rules", "checked_report"]
 
@@ -34,10 +35,10 @@ def game_rules(dag, M, variant, *, supported=("base", "one-shot", "nodel", "one-
     """The rules of the game to solve; raises :class:`~pebble.rules.MemoryTooSmall` at once for an impossible M.
 
     >>> from dags import pyramid_dag
-    >>> game_rules(pyramid_dag(3), 2, "base")
+    >>> game_rules(pyramid_dag(3), 2, "base")  # doctest: +ELLIPSIS
     Traceback (most recent call last):
     ...
-    pebble.rules.MemoryTooSmall: M = 2 is below the smallest feasible M = 3 for pyramid(3) (max in-degree 2, plus 1 for the result)
+    pebble.rules.MemoryTooSmall: M = 2 is below the smallest feasible M = 3 for pyramid(3) (max in-degree 2, ...
     """
     rules = Rules.make(M, variant)
     if rules.variant not in supported:

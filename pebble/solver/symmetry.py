@@ -83,7 +83,7 @@ def stabiliser_chain(dag, *, time_budget=2.0):
                 break
             c1, c2 = dict(colour), dict(colour)
             c1[v] = c2[w] = -1
-            matcher = DiGraphMatcher(graph, graph, node_match=lambda a, b: c1[a["id"]] == c2[b["id"]])
+            matcher = DiGraphMatcher(graph, graph, node_match=lambda a, b, c1=c1, c2=c2: c1[a["id"]] == c2[b["id"]])
             if matcher.is_isomorphic():
                 orbit.append(w)
                 maps[w] = dict(matcher.mapping)
