@@ -1,0 +1,200 @@
+"""Every exact method held against a shortest path over the game that only pebble.rules plays.
+
+The oracle knows no move of its own: from each state it tries every move
+kind on every node, keeps those :func:`pebble.rules.check` accepts and plays
+them with :func:`pebble.rules.apply`. A search whose own move generation
+forbade a legal move would still return a valid schedule and call it
+optimal; here it would return a larger optimum than the oracle's.
+"""
+
+import heapq
+import inspect
+import itertools
+import random
+
+import pytest
+
+import dags
+from pebble import rules as R
+from pebble import verify
+from pebble.moves import COMPUTE, DELETE, LOAD, STORE, Schedule
+from pebble.solver import ideal_search, search, solve, step_search
+
+VARIANTS = ("base", "one-shot", "nodel", "one-shot+nodel")
+ORACLE_MAX_STATES = 400_000
+
+
+class OracleLimit(Exception):
+    """The oracle saw more states than its cap (the case is too large for it)."""
+
+
+def _copy(state):
+    return R.State(red=set(state.red), blue=set(state.blue), computed=set(state.computed), pending=state.pending)
+
+
+def _key(state, rules):
+    # Every fact check() reads: red, blue, pending, and what was computed only where one-shot reads it.
+    computed = frozenset(state.computed) if rules.one_shot else frozenset()
+    return frozenset(state.red), frozenset(state.blue), computed, state.pending
+
+
+def oracle(dag, rules):
+    """``(cost, codes)`` of a cheapest valid schedule, by Dijkstra over the states pebble.rules reaches."""
+    move_cost = {LOAD: 1, STORE: 1, COMPUTE: rules.compute_cost if rules.compcost else 0, DELETE: 0}
+    start = R.State.initial(dag)
+    best = {_key(start, rules): 0}
+    parent = {_key(start, rules): None}
+    tie = itertools.count()
+    queue = [(0, next(tie), start)]
+    outputs = dag.outputs.tolist()
+    while queue:
+        cost, _, state = heapq.heappop(queue)
+        key = _key(state, rules)
+        if cost > best[key]:
+            continue
+        if R.end_violation(dag, rules, state, [o in state.blue for o in outputs]) is None:
+            codes = []
+            while parent[key] is not None:
+                key, code = parent[key]
+                codes.append(code)
+            return cost, codes[::-1]
+        for kind in (LOAD, STORE, COMPUTE, DELETE):
+            for v in range(dag.num_nodes):
+                if R.check(dag, rules, state, kind, v) is not None:
+                    continue
+                nxt = _copy(state)
+                R.apply(dag, rules, nxt, kind, v)
+                nkey, ncost = _key(nxt, rules), cost + move_cost[kind]
+                if ncost < best.get(nkey, ncost + 1):
+                    best[nkey], parent[nkey] = ncost, (key, v << 2 | kind)
+                    heapq.heappush(queue, (ncost, next(tie), nxt))
+        if len(best) > ORACLE_MAX_STATES:
+            raise OracleLimit(len(best))
+    raise AssertionError("the oracle found no schedule")
+
+
+def random_dag(rng, n):
+    """A random DAG on ``n`` nodes with shuffled ids: 1 to 3 sources, then nodes of mostly two operands
+    among the earlier ones (so that M = 3 is tight), outputs sometimes inner nodes."""
+    sources = rng.randint(1, min(3, n - 1))
+    edges = [(u, v) for v in range(sources, n) for u in rng.sample(range(v), min(v, rng.choice([1, 2, 2, 2, 3])))]
+    perm = list(range(n))
+    rng.shuffle(perm)
+    g = dags.DAG.from_edges(n, [(perm[u], perm[v]) for u, v in edges], name=f"random({n})")
+    inner = [v for v in range(n) if g.in_degree[v] > 0]
+    if rng.random() < 0.3:
+        g = g.with_outputs(sorted(rng.sample(inner, rng.randint(1, min(3, len(inner))))))
+    return g
+
+
+def instances(count, seed, sizes=(3, 6)):
+    """``(index, dag, M)``: ``count`` DAGs, each at its smallest feasible M and one above."""
+    rng = random.Random(seed)
+    for i in range(count):
+        g = random_dag(rng, rng.choice(range(sizes[0], sizes[1] + 1)))
+        smallest = g.min_memory()
+        for M in (smallest, smallest + 1):
+            yield i, g, M
+
+
+def optimum(dag, M, variant, **kw):
+    """The oracle's optimum, after checking that its own schedule passes the verifier at that cost."""
+    rules = R.Rules.make(M, variant, **kw)
+    cost, codes = oracle(dag, rules)
+    report = verify(dag, Schedule(codes), M, variant=variant, **kw)
+    assert report.valid, report.violation
+    assert report.cost == pytest.approx(cost)
+    return cost
+
+
+# The exact methods and the variants each is exact for.
+METHODS = {
+    "search": (VARIANTS, lambda g, M, v: search(g, M, variant=v, max_states=2_000_000)),
+    "ideal_search": (("one-shot",), lambda g, M, v: ideal_search(g, M, variant=v, max_states=2_000_000)),
+    "step_search": (("base",), lambda g, M, v: step_search(g, M, variant=v, max_states=2_000_000)),
+}
+
+
+def mismatches(cases, methods=None, variants=VARIANTS):
+    """The ``(case, M, method, variant, status, found, oracle)`` where an exact method misses the oracle's
+    optimum."""
+    methods = METHODS if methods is None else methods
+    wrong = []
+    for i, g, M in cases:
+        for variant in variants:
+            exact = optimum(g, M, variant)
+            for name, (takes, run) in methods.items():
+                if variant in takes:
+                    r = run(g, M, variant)
+                    if (r.status, r.io) != ("optimal", exact):
+                        wrong.append((i, M, name, variant, r.status, r.io, exact))
+    return wrong
+
+
+def test_hand_checked_oracle():
+    # pyramid(2), M = 3: 3 loads and the output's store, plus one middle value out and back (or recomputed).
+    assert optimum(dags.build("pyramid:h=2"), 3, "base") == 6
+    assert optimum(dags.build("pyramid:h=2"), 4, "base") == 4
+    assert optimum(dags.build("path:n=5"), 2, "one-shot") == 2
+    assert optimum(dags.build("pyramid:h=3"), 3, "nodel") == 12
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_exact_searches_match_the_oracle(seed):
+    assert mismatches(instances(40, seed=seed)) == []
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("seed", range(2))
+def test_exact_searches_match_the_oracle_on_seven_nodes(seed):
+    assert mismatches(instances(40, seed=100 + seed, sizes=(7, 7))) == []
+
+
+def test_sliding_and_compcost_oracle_schedules_verify():
+    # No exact method takes these options; the oracle's schedules must still verify at its cost, and
+    # sliding (a compute into a full memory, paid for by the next delete) never costs more.
+    for i, g, M in instances(25, seed=99, sizes=(3, 5)):
+        for variant in VARIANTS:
+            assert optimum(g, M, variant, sliding=True) <= optimum(g, M, variant), (i, M, variant)
+        io_part = optimum(g, M, "compcost")
+        assert optimum(g, M, "base") <= io_part < optimum(g, M, "base") + 1, (i, M)
+
+
+def test_oracle_catches_a_forbidden_legal_move(monkeypatch):
+    # Forbid the A* search to store a value that is not an output (no spilling): some random case must then
+    # cost more than the oracle's optimum, and the comparison above must say so.
+    from pebble.solver import config_search
+
+    generate = config_search._Game.moves
+
+    def no_spills(game, red, blue, done):
+        for move in generate(game, red, blue, done):
+            codes = move[-1]
+            if not any(c & 3 == STORE and not game.outputs >> (c >> 2) & 1 for c in codes):
+                yield move
+
+    only_search = {"search": METHODS["search"]}
+    cases = list(instances(30, seed=3))
+    assert mismatches(cases, only_search, ("base",)) == []
+    monkeypatch.setattr(config_search._Game, "moves", no_spills)
+    wrong = mismatches(cases, only_search, ("base",))
+    assert wrong and all(found is None or found > exact for *_, found, exact in wrong)
+
+
+def _deterministic_solve(g, M, variant):
+    kwargs = {"variant": variant, "workers": 1, "time_limit": 120.0}
+    if "seed" in inspect.signature(solve).parameters:
+        kwargs["seed"] = 0
+    return solve(g, M, **kwargs)
+
+
+@pytest.mark.slow
+def test_solve_matches_the_oracle():
+    wrong = []
+    for i, g, M in instances(25, seed=17):
+        for variant in VARIANTS:
+            exact = optimum(g, M, variant)
+            r = _deterministic_solve(g, M, variant)
+            if (r.status, r.io) != ("optimal", exact):
+                wrong.append((i, M, variant, r.status, r.io, exact))
+    assert wrong == []
