@@ -165,7 +165,7 @@ def test_oracle_catches_a_forbidden_legal_move(monkeypatch):
     # cost more than the oracle's optimum, and the comparison above must say so.
     from pebble.solver import config_search
 
-    generate = config_search._Game.moves
+    generate = config_search._ConfigGame.moves
 
     def no_spills(game, red, blue, done):
         for move in generate(game, red, blue, done):
@@ -176,7 +176,7 @@ def test_oracle_catches_a_forbidden_legal_move(monkeypatch):
     only_search = {"search": METHODS["search"]}
     cases = list(instances(30, seed=3))
     assert mismatches(cases, only_search, ("base",)) == []
-    monkeypatch.setattr(config_search._Game, "moves", no_spills)
+    monkeypatch.setattr(config_search._ConfigGame, "moves", no_spills)
     wrong = mismatches(cases, only_search, ("base",))
     assert wrong and all(found is None or found > exact for *_, found, exact in wrong)
 

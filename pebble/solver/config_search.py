@@ -34,32 +34,26 @@ from __future__ import annotations
 import heapq
 import time
 
-from ..moves import COMPUTE, DELETE, LOAD, STORE, Schedule
-from .results import SolveResult, bits as _bits, checked_report, game_rules
+from ..moves import COMPUTE, STORE, Schedule
+from .bitmask import DagMasks, bits, lazy_moves, move_codes
+from .results import SolveResult, checked_report, game_rules
 
 __all__ = ["search"]
 
 
-class _Game:
-    """The DAG as bit masks, and the moves and heuristic of the search."""
+class _ConfigGame:
+    """The moves and heuristic of the search over whole configurations, over the DAG's masks."""
 
     def __init__(self, dag, rules):
-        n = dag.num_nodes
         self.M = rules.M
         self.one_shot = rules.one_shot
         self.nodel = rules.nodel
-        needed = dag.needed
-        self.preds = [0] * n
-        has_needed_succ = 0
-        for v in range(n):
-            for u in dag.predecessors(v).tolist():
-                self.preds[v] |= 1 << u
-                if needed[v]:
-                    has_needed_succ |= 1 << u
-        self.sources = sum(1 << int(v) for v in dag.sources)
-        self.outputs = sum(1 << int(v) for v in dag.outputs)
-        needed_mask = sum(1 << v for v in range(n) if needed[v])
-        self.computable = needed_mask & ~self.sources
+        masks = DagMasks.of(dag)
+        self.preds = masks.preds
+        self.sources = masks.sources
+        self.outputs = masks.outputs
+        has_needed_succ = masks.operands_of(masks.needed)
+        self.computable = masks.computable
         self.loadable = has_needed_succ
         self.storable = self.computable & (has_needed_succ | self.outputs)
         self.out_todo = self.outputs & ~self.sources
@@ -72,7 +66,7 @@ class _Game:
         operands = 0
         while frontier:
             ops = 0
-            for v in _bits(frontier):
+            for v in bits(frontier):
                 ops |= self.preds[v]
             operands |= ops
             frontier = ops & ~red & ~blue & ~must
@@ -87,26 +81,15 @@ class _Game:
 
     def moves(self, red, blue, done):
         """``(cost, red, blue, done, codes)`` for every move from a state."""
-        full = red.bit_count() >= self.M
         victims = red & blue if self.nodel else red
-        for v in _bits(self.computable & ~red & ~done):
-            if self.preds[v] & ~red:
-                continue
-            nd = done | (1 << v) if self.one_shot else done
-            code = v << 2 | COMPUTE
-            if not full:
-                yield 0, red | 1 << v, blue, nd, (code,)
+        for kind, v, deleted, red2 in lazy_moves(red, self.M, self.preds, self.computable & ~done,
+                                                 self.loadable & blue, victims):
+            codes = move_codes(kind, v, deleted)
+            if kind == COMPUTE:
+                yield 0, red2, blue, done | (1 << v) if self.one_shot else done, codes
             else:
-                for u in _bits(victims & ~self.preds[v]):
-                    yield 0, (red & ~(1 << u)) | 1 << v, blue, nd, (u << 2 | DELETE, code)
-        for v in _bits(self.loadable & blue & ~red):
-            code = v << 2 | LOAD
-            if not full:
-                yield 1, red | 1 << v, blue, done, (code,)
-            else:
-                for u in _bits(victims):
-                    yield 1, (red & ~(1 << u)) | 1 << v, blue, done, (u << 2 | DELETE, code)
-        for v in _bits(self.storable & red & ~blue):
+                yield 1, red2, blue, done, codes
+        for v in bits(self.storable & red & ~blue):
             yield 1, red, blue | 1 << v, done, (v << 2 | STORE,)
 
 
@@ -139,7 +122,7 @@ def search(dag, M, *, variant="base", max_states=1_000_000, time_limit=None) -> 
     """
     start_time = time.perf_counter()
     rules = game_rules(dag, M, variant)
-    game = _Game(dag, rules)
+    game = _ConfigGame(dag, rules)
     n = dag.num_nodes
     mask = (1 << n) - 1
 

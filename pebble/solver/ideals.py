@@ -44,11 +44,11 @@ only the result type, a bit-set iterator and the final check by the verifier.
 from __future__ import annotations
 
 import heapq
-import itertools
 import time
 
 from ..moves import COMPUTE, DELETE, LOAD, STORE, Schedule
-from .results import SolveResult, SolverError, bits as _bits, checked_report, game_rules
+from .bitmask import DagMasks, bits, evictions
+from .results import SolveResult, SolverError, checked_report, game_rules
 
 __all__ = ["ideal_search"]
 
@@ -63,12 +63,12 @@ class _Lattice:
         self.computes = [v for v in order if not is_source[v]]
         self.index = {v: i for i, v in enumerate(self.computes)}
         self.full = (1 << len(self.computes)) - 1
-        self.operands = {v: 0 for v in self.computes}  # node mask
+        masks = DagMasks.of(dag)
+        self.operands = {v: masks.preds[v] for v in self.computes}  # node mask
         self.below = {v: 0 for v in self.computes}  # compute-index mask of non-source operands
         self.succ = {v: 0 for v in order}  # compute-index mask of successors
         for v in self.computes:
-            for u in dag.predecessors(v).tolist():
-                self.operands[v] |= 1 << u
+            for u in bits(self.operands[v]):
                 self.succ[u] |= 1 << self.index[v]
                 if not is_source[u]:
                     self.below[v] |= 1 << self.index[u]
@@ -86,7 +86,7 @@ class _Lattice:
             for u in self.sources_used:
                 if self.succ[u] & ~ideal:
                     mask |= 1 << u
-            for i in _bits(ideal):
+            for i in bits(ideal):
                 v = self.computes[i]
                 if self.succ[v] & ~ideal:
                     mask |= 1 << v
@@ -171,7 +171,7 @@ def ideal_search(dag, M, *, variant="one-shot", time_limit=None, max_states=2_00
     parent = {0: None}
     queue = [(lat.heuristic(0, 0, M), 0, 0)]  # (f, -g, state): ties on f go deepest first
     bound, expanded, goal, stopped = 0, 0, None, False
-    heappush, heappop, combinations = heapq.heappush, heapq.heappop, itertools.combinations
+    heappush, heappop = heapq.heappush, heapq.heappop
     while queue:
         f, neg_g, state = heappop(queue)
         g = -neg_g
@@ -196,11 +196,7 @@ def ideal_search(dag, M, *, variant="one-shot", time_limit=None, max_states=2_00
             keep = (red | ops | 1 << v) & live
             high = nxt_ideal << (2 * n)
             new_dirty = 0 if out else 1 << v
-            if evict > 0:
-                choices = [sum(1 << u for u in c) for c in combinations(list(_bits(red & ~ops)), evict)]
-            else:
-                choices = (0,)
-            for e in choices:
+            for e in evictions(red & ~ops, evict):
                 g2 = base + (e & dirty).bit_count()
                 r2 = keep & ~e
                 nxt = high | r2 << n | (((dirty & ~e) | new_dirty) & r2)
@@ -237,14 +233,14 @@ def _moves(lat, parent, goal, n):
     codes = []
     for prev, v, e, nxt in reversed(steps):
         red, dirty, red2 = (prev >> n) & nodes, prev & nodes, (nxt >> n) & nodes
-        for u in _bits(e):
+        for u in bits(e):
             if dirty >> u & 1:
                 codes.append(u << 2 | STORE)
             codes.append(u << 2 | DELETE)
         ops = lat.operands[v]
-        codes.extend(u << 2 | LOAD for u in _bits(ops & ~red))
+        codes.extend(u << 2 | LOAD for u in bits(ops & ~red))
         codes.append(v << 2 | COMPUTE)
         if v in lat.outputs:
             codes.append(v << 2 | STORE)
-        codes.extend(u << 2 | DELETE for u in _bits(((red & ~e) | ops | 1 << v) & ~red2))
+        codes.extend(u << 2 | DELETE for u in bits(((red & ~e) | ops | 1 << v) & ~red2))
     return Schedule(codes)

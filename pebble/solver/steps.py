@@ -93,19 +93,18 @@ from numba import njit, types
 from numba.typed import Dict, List
 
 from ..moves import COMPUTE, DELETE, LOAD, STORE, Schedule
-from .results import SolveResult, SolverError, bits as _bits, checked_report, game_rules
+from .bitmask import MAX_NODES, DagMasks, bits
+from .results import SolveResult, SolverError, checked_report, game_rules
 
 __all__ = ["step_search"]
 
-# The largest DAG the search takes: a node set is one 64-bit mask.
-MAX_NODES = 62
 # Expansions between two looks at the clock (and at the bound, for progress).
 _CHUNK = 4096
 # What a chunk of the search ended on.
 _GOING, _GOAL, _EXHAUSTED, _EMPTY, _FULL = range(5)
 
 
-class _Game:
+class _StepGame:
     """The DAG as 64-bit masks (operands, ancestors, sources, outputs, the nodes to compute) and its flow network."""
 
     def __init__(self, dag, M):
@@ -114,23 +113,13 @@ class _Game:
         if n > MAX_NODES:
             raise SolverError(f"the step search takes DAGs of at most {MAX_NODES} nodes (a node set is one 64-bit "
                               f"mask), got {n}")
-        is_source = dag.in_degree == 0
-        preds = [0] * n
-        for v in range(n):
-            for u in dag.predecessors(v).tolist():
-                preds[v] |= 1 << u
-        ancestors = [0] * n  # each node with its ancestors
-        for v in dag.topological_order.tolist():
-            mask = 1 << v
-            for u in _bits(preds[v]):
-                mask |= ancestors[u]
-            ancestors[v] = mask
-        self.preds = np.array(preds, np.int64)
+        masks = DagMasks.of(dag)
+        self.preds = masks.array(masks.preds)
         self.net = _network([dag.predecessors(v).tolist() for v in range(n)], n)
-        self.ancestors = np.array(ancestors, np.int64)
-        self.sources = sum(1 << v for v in range(n) if is_source[v])
-        self.outputs = sum(1 << int(v) for v in dag.outputs if not is_source[v])
-        self.computable = sum(1 << v for v in range(n) if dag.needed[v] and not is_source[v])
+        self.ancestors = masks.array(masks.ancestors)
+        self.sources = masks.sources
+        self.outputs = masks.outputs & ~masks.sources
+        self.computable = masks.computable
         self.of_use_cache = Dict.empty(types.int64, types.int64)
 
     def of_use(self, blue):
@@ -547,7 +536,7 @@ def step_search(dag, M, *, variant="base", time_limit=None, max_states=2_000_000
     if upper_bound is not None and (isinstance(upper_bound, bool) or not isinstance(upper_bound, int)):
         raise SolverError(f"argument 'upper_bound' must be an integer, got {upper_bound!r}")
     with _CtrlC() as ctrl_c:  # from the first call to compiled code (which may compile it)
-        game = _Game(dag, rules.M)
+        game = _StepGame(dag, rules.M)
         M = rules.M
         cap = 1 << 40 if upper_bound is None else max(upper_bound, 0)
         keys, values = np.full((1 << 16, 2), -1, np.int64), np.empty((1 << 16, 7), np.int64)
@@ -606,14 +595,14 @@ def _moves(game, keys, values, goal):
     outputs = game.outputs
     codes = []
     for (red, blue), w, e, stored, (red2, _) in reversed(steps):
-        for u in _bits(e):
+        for u in bits(e):
             if stored >> u & 1:
                 codes.append(u << 2 | STORE)
             codes.append(u << 2 | DELETE)
         ops = int(game.preds[w])
-        codes.extend(u << 2 | LOAD for u in _bits(ops & ~red))
+        codes.extend(u << 2 | LOAD for u in bits(ops & ~red))
         codes.append(w << 2 | COMPUTE)
         if outputs >> w & 1 and not blue >> w & 1:
             codes.append(w << 2 | STORE)
-        codes.extend(u << 2 | DELETE for u in _bits(((red & ~e) | ops | 1 << w) & ~red2))
+        codes.extend(u << 2 | DELETE for u in bits(((red & ~e) | ops | 1 << w) & ~red2))
     return Schedule(codes), io
