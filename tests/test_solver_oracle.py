@@ -198,3 +198,52 @@ def test_solve_matches_the_oracle():
             if (r.status, r.io) != ("optimal", exact):
                 wrong.append((i, M, variant, r.status, r.io, exact))
     assert wrong == []
+
+
+def reachable(dag, start, loadable, computable, target, M):
+    """Whether pebble.rules' base game takes fast memory from ``start`` to a red set holding ``target``,
+    with blue pebbles on ``loadable`` alone, computing only nodes of ``computable`` and storing nothing."""
+    rules = R.Rules.make(M, "base")
+    first = R.State(red=set(start), blue=set(loadable))
+    seen, todo = {frozenset(first.red)}, [first]
+    while todo:
+        state = todo.pop()
+        if set(target) <= state.red:
+            return True
+        for kind in (LOAD, COMPUTE, DELETE):
+            for v in range(dag.num_nodes):
+                if (kind == COMPUTE and v not in computable) or R.check(dag, rules, state, kind, v) is not None:
+                    continue
+                nxt = _copy(state)
+                R.apply(dag, rules, nxt, kind, v)
+                if frozenset(nxt.red) not in seen:
+                    seen.add(frozenset(nxt.red))
+                    todo.append(nxt)
+    return False
+
+
+def test_transition_search_matches_the_oracle():
+    from pebble.solver.transition_search import reach
+
+    rng = random.Random(8)
+    answers = set()
+    for i in range(150):
+        g = random_dag(rng, rng.randint(3, 6))
+        n, M = g.num_nodes, g.min_memory() + rng.randint(0, 1)
+        nodes = list(range(n))
+        start = rng.sample(nodes, rng.randint(0, min(M, n)))
+        loadable = set(rng.sample(nodes, rng.randint(0, n)))
+        computable = {v for v in rng.sample(nodes, rng.randint(0, n)) if g.in_degree[v] > 0}
+        target = rng.sample(nodes, rng.randint(1, min(M, n)))
+        preds = [g.predecessors(v).tolist() for v in nodes]
+        found, codes = reach(preds, start, loadable, computable, target, M)
+        expected = reachable(g, start, loadable, computable, target, M)
+        assert found == expected, (i, start, loadable, computable, target, M)
+        answers.add(found)
+        if found:  # the moves play by the rules from the start
+            state = R.State(red=set(start), blue=set(loadable))
+            for code in codes:
+                assert R.check(g, R.Rules.make(M, "base"), state, code & 3, code >> 2) is None, (i, code)
+                R.apply(g, R.Rules.make(M, "base"), state, code & 3, code >> 2)
+            assert set(target) <= state.red
+    assert answers == {True, False}
