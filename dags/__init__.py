@@ -9,7 +9,7 @@ from .core import DAG, DAGError, OP_CODES, OPS
 from .errors import PebbleError
 from .evaluate import EvaluationError, block_values, evaluate, evaluate_nodes
 from .families import (binary_tree_dag, fft_dag, matmul_dag, matvec_dag, path_dag, pyramid_dag,
-                       random_layered_dag, stencil_dag)
+                       random_dag, random_layered_dag, stencil_dag)
 from .io import DAGFileError, read_dag, write_dag
 from .labels import Labels
 from .specs import SpecError, build, families, load_dag
@@ -18,5 +18,5 @@ __all__ = [
     "DAG", "DAGError", "DAGFileError", "EvaluationError", "Labels", "OPS", "OP_CODES", "PebbleError", "SpecError",
     "approx_attention_dag", "attention_dag", "binary_tree_dag", "block_values", "build", "evaluate",
     "evaluate_nodes", "families", "fft_dag", "load_dag", "matmul_dag", "matvec_dag", "path_dag", "pyramid_dag",
-    "random_layered_dag", "read_dag", "stencil_dag", "write_dag",
+    "random_dag", "random_layered_dag", "read_dag", "stencil_dag", "write_dag",
 ]

@@ -76,11 +76,8 @@ def oracle(dag, rules):
 def random_dag(rng, n):
     """A random DAG on ``n`` nodes with shuffled ids: 1 to 3 sources, then nodes of mostly two operands
     among the earlier ones (so that M = 3 is tight), outputs sometimes inner nodes."""
-    sources = rng.randint(1, min(3, n - 1))
-    edges = [(u, v) for v in range(sources, n) for u in rng.sample(range(v), min(v, rng.choice([1, 2, 2, 2, 3])))]
-    perm = list(range(n))
-    rng.shuffle(perm)
-    g = dags.DAG.from_edges(n, [(perm[u], perm[v]) for u, v in edges], name=f"random({n})")
+    g = dags.random_dag(n, operands=[1, 2, 2, 2, 3], sources=rng.randint(1, min(3, n - 1)), shuffle=True,
+                        seed=rng.randrange(2 ** 32))
     inner = [v for v in range(n) if g.in_degree[v] > 0]
     if rng.random() < 0.3:
         g = g.with_outputs(sorted(rng.sample(inner, rng.randint(1, min(3, len(inner))))))
