@@ -244,3 +244,63 @@ def test_transition_search_matches_the_oracle():
                 R.apply(g, R.Rules.make(M, "base"), state, code & 3, code >> 2)
             assert set(target) <= state.red
     assert answers == {True, False}
+
+
+def compiled_successors(game, red, blue):
+    """``{(red, blue): (cost, node computed, evicted, stored)}`` of one expansion of the compiled step
+    search from (red, blue): its table after one expansion holds exactly the states reached."""
+    import numpy as np
+    from numba import types
+    from numba.typed import List
+
+    from pebble.solver import steps
+
+    keys, values = np.full((1 << 10, 2), -1, np.int64), np.empty((1 << 10, 7), np.int64)
+    queue, sizes = List.empty_list(types.ListType(steps._STACK)), List.empty_list(types.int64)
+    i = steps._slot(keys, red, blue)
+    keys[i], values[i] = (red, blue), (0, -1, -1, -1, -1, 0, 0)
+    steps._push(queue, sizes, 0, 0, red, blue)
+    out = np.array([steps._GOING, 0, 0, 0, 0, 0, 1], np.int64)
+    keys, values = steps._run(queue, sizes, keys, values, game.of_use_cache, game.preds, game.net, game.ancestors,
+                              game.sources, game.outputs, game.computable, game.M, 1 << 40, 1, 1 << 30, out)
+    assert out[1] == 1  # one state expanded
+    return {(int(k[0]), int(k[1])): (int(v[0]), int(v[4]), int(v[5]), int(v[6]))
+            for k, v in zip(keys, values) if k[1] != -1 and (k[0], k[1]) != (red, blue)}
+
+
+def test_compiled_step_expansion_matches_the_python_steps():
+    # The compiled search's steps from random states, state for state and at the same cost, against
+    # bitmask.base_steps (the Python statement of the normal-form step, from the DAG's masks).
+    from pebble.solver.bitmask import DagMasks, base_steps
+    from pebble.solver.steps import _StepGame
+
+    rng = random.Random(21)
+    compared = 0
+    for i in range(60):
+        g = random_dag(rng, rng.randint(4, 8))
+        M = g.min_memory() + rng.randint(0, 1)
+        game, masks = _StepGame(g, M), DagMasks.of(g)
+        for _ in range(5):
+            blue = masks.sources | mask_sample(rng, masks.computable)
+            keep = game.of_use(blue)
+            if not masks.outputs & ~blue:  # a goal: not expanded
+                continue
+            red = mask_sample(rng, keep, M)
+            blue &= keep | masks.outputs
+            expected = {}
+            for w, e, stored, cost, red2, blue2 in base_steps(masks, M, red, blue):
+                if (red2, blue2) not in expected or cost < expected[red2, blue2][0]:
+                    expected[red2, blue2] = (cost, w, e, stored)
+            found = compiled_successors(game, red, blue)
+            assert {s: v[0] for s, v in found.items()} == {s: v[0] for s, v in expected.items()}, (i, red, blue)
+            assert found == expected, (i, red, blue)  # the same first step to each state
+            compared += len(found)
+    assert compared > 500
+
+
+def mask_sample(rng, pool, most=None):
+    """A random subset of the mask ``pool``, of at most ``most`` nodes."""
+    from pebble.solver.bitmask import bits
+
+    chosen = [v for v in bits(pool) if rng.random() < 0.5]
+    return sum(1 << v for v in chosen[:most])

@@ -138,12 +138,18 @@ def evictions(pool: int, count: int):
         yield mask_of(chosen)
 
 
-def base_steps(masks: DagMasks, M: int, red: int, blue: int, of_use):
+def base_steps(masks: DagMasks, M: int, red: int, blue: int):
     """The normal-form steps of the base game from (red, blue): ``(w, evicted, stored, cost, red after,
-    blue after)``, in the order :mod:`.steps` plays them. ``of_use(blue)`` is the mask of the values that
-    can still be of use (outputs not blue and their ancestors); see docs/solver-searches.md."""
+    blue after)``, in the order :mod:`.steps` plays them (see docs/solver-searches.md)."""
+    outputs = masks.outputs & ~masks.sources
+
+    def of_use(blue):  # the outputs not blue, and their ancestors
+        mask = 0
+        for o in bits(outputs & ~blue):
+            mask |= masks.ancestors[o]
+        return mask
+
     keep = of_use(blue)
-    outputs = masks.outputs
     for w in bits(keep & ~red & masks.computable):
         ops = masks.preds[w]
         loads = ops & ~red
