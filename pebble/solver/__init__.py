@@ -6,8 +6,9 @@ one-shot optima over the ideals of the DAG, fast where the DAG is narrow;
 :func:`step_search` (:mod:`pebble.solver.steps`) proves base-game optima over
 red and blue sets in steps of one compute; both run first inside
 :func:`solve`. :func:`search` (:mod:`pebble.solver.config_search`) plays the game
-over whole configurations for tiny DAGs. The four share no modelling code.
-All return a :class:`SolveResult` whose schedule the verifier accepted.
+over whole configurations for tiny DAGs. The searches share one bitmask view
+of the DAG and its moves (:mod:`pebble.solver.bitmask`) and none of the
+CP-SAT model. All return a :class:`SolveResult` whose schedule the verifier accepted.
 OR-tools is imported only when :func:`solve` is first used.
 """
 

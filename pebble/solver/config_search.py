@@ -1,32 +1,12 @@
 """Exact optimal pebbling by A* search over pebble configurations.
 
 An independent check of the CP-SAT solver, for tiny DAGs: it plays the game
-move by move over whole configurations and shares no modelling with
-:mod:`pebble.solver.cpsat`.
-
-A state is the set of red nodes, the set of blue nodes and, in the one-shot
-game, the set of nodes computed so far, each a Python ``int`` used as a bit
-set. Loads and stores cost 1, computes 0. Two reductions keep the graph
-small and lose no optimum:
-
-* Deletion is lazy: a red pebble is removed only when a load or compute
-  finds fast memory full, as part of that move. Any schedule can be changed
-  so, at no cost: a delete moved later breaks no rule (in the nodel game the
-  node stays blue), and one that would come after the node's next load or
-  compute cancels against that redundant move.
-* Only needed nodes (with a path to an output) are computed, loaded or
-  stored, and a node is stored only if it is an output or an operand of a
-  needed node.
-
-The heuristic is a lower bound on the I/O still to come: one store per
-output without a blue pebble, plus one load per node that must be loaded.
-Nodes with neither pebble that some output still depends on must be computed
-(a node becomes blue only by a store of a red pebble, so they cannot be
-loaded); their operands without a red pebble that are sources, or (one-shot)
-were already computed, must be loaded. Each move changes the bound by at most
-its cost, so the heuristic is consistent and the first goal state taken from
-the queue is optimal. If a limit stops the search first, the smallest
-``g + h`` still in the queue is a proven lower bound.
+move by move over whole configurations (red, blue and, one-shot, computed
+sets as bit masks), deleting lazily and moving only needed nodes. Its
+heuristic (stores of outputs not blue, loads of operands that must be
+loaded) is consistent, so the first goal taken from the queue is optimal and
+a stopped search leaves a proven lower bound. Derivations:
+docs/solver-searches.md, "Configuration search".
 """
 
 from __future__ import annotations

@@ -1,44 +1,14 @@
 """Exact one-shot pebbling by A* over the ideals of the DAG.
 
-In the one-shot game every schedule can be put, at no extra I/O, in a
-normal form that is a sequence of *steps*, one per needed non-source node:
-
-1. evict as few red values as the step needs (a value computed and never
-   stored is stored first, for 1), chosen among those that are not operands;
-2. load the operands that are not red (1 each);
-3. compute the node, and store it at once (1) if it is an output;
-4. remove the red pebbles of values no longer needed (free).
-
-Each part is a dominance argument on any valid schedule: a load moved to
-right before the compute that reads it, a delete moved to the latest moment
-it is needed (the value may die before, and then costs nothing), a store
-moved to the delete that needs it (or, for an output, to its compute) break
-no rule and change no count. Without recomputation, a value not red that a
-later compute reads was stored, so the state after a step is
-
-``I``  the *ideal* of nodes computed so far (closed under predecessors),
-``R``  the red values still needed (sources or in ``I`` with a successor not in ``I``),
-``D``  those among ``R`` never stored (*dirty*: evicting them costs a store),
-
-and a step from it is a node whose operands are all in ``I`` or sources,
-with a choice of which values to evict. The number of states is bounded by
-the number of ideals times the red sets of size below ``M``, so the search
-is exact and fast where the DAG has few ideals (narrow DAGs: a random
-layered DAG of 30 nodes has a few thousand) and hopeless where it has many
-(a wide DAG with 40 independent nodes has 2^40): it then stops at its limits
-with a proven lower bound.
-
-The heuristic counts the values needed later that are neither red nor about
-to be computed (each must be loaded at least once), the outputs not yet
-computed (each must be stored once), and the fewest values any next step
-must evict to make room (each is still needed: its reader is not the node
-computed, so it is loaded again later). A step changes it by at most its
-cost, so it is consistent: the first goal state taken from the queue is
-optimal, and the smallest ``g + h`` in the queue is a lower bound at any
-moment.
-
-This module shares no modelling code with :mod:`.cpsat` or :mod:`.search`:
-only the result type, a bit-set iterator and the final check by the verifier.
+Every one-shot schedule can be put, at no extra I/O, in a normal form of
+steps, one per needed non-source node: evict what room needs (a dirty value
+is stored first), load the operands not red, compute, store an output at
+once, drop the values no longer needed. A state is the ideal computed so
+far, the red values still needed and those of them never stored; the
+heuristic (loads of needed values not red, stores of outputs to come, the
+fewest evictions any next step forces) is consistent. Exact and fast on
+narrow DAGs (few ideals), it stops at its limits with a proven lower bound
+on wide ones. Derivations: docs/solver-searches.md, "Ideal search".
 """
 
 from __future__ import annotations
@@ -94,7 +64,7 @@ class _Lattice:
         return mask
 
     def heuristic(self, ideal, red, M):
-        """A lower bound on the I/O still to come from (ideal, red); see the module docstring."""
+        """A lower bound on the I/O still to come from (ideal, red); see docs/solver-searches.md."""
         return ((self.live(ideal) & ~red).bit_count() + (self.output_mask & ~ideal).bit_count()
                 + self.forced(ideal, red, M))
 
@@ -125,7 +95,7 @@ class _Lattice:
 
 
 def ideal_search(dag, M, *, variant="one-shot", time_limit=None, max_states=2_000_000, progress=None) -> SolveResult:
-    """The optimal one-shot I/O by A* over (ideal, red values, dirty values); see the module docstring.
+    """The optimal one-shot I/O by A* over (ideal, red values, dirty values); see docs/solver-searches.md.
 
     Parameters
     ----------
@@ -222,7 +192,7 @@ def ideal_search(dag, M, *, variant="one-shot", time_limit=None, max_states=2_00
 
 
 def _moves(lat, parent, goal, n):
-    """The schedule of the path to ``goal``, step by step as the module docstring describes."""
+    """The schedule of the path to ``goal``, step by step in the normal form of docs/solver-searches.md."""
     nodes = (1 << n) - 1
     steps = []
     state = goal
