@@ -51,6 +51,8 @@ class DagMasks:
     >>> m = DagMasks.of(pyramid_dag(1))
     >>> m.preds, m.sources, m.outputs, m.ancestors[2]
     ([0, 0, 3], 3, 4, 7)
+    >>> m.succs, m.descendants[0], m.needed, m.computable
+    ([4, 4, 0], 5, 7, 4)
     """
 
     n: int
