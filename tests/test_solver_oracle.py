@@ -184,7 +184,6 @@ def _deterministic_solve(g, M, variant):
     return solve(g, M, **kwargs)
 
 
-@pytest.mark.slow
 def test_solve_matches_the_oracle():
     wrong = []
     for i, g, M in instances(25, seed=17):
