@@ -15,6 +15,7 @@ from .families import (
                        matvec_dag,
                        path_dag,
                        pyramid_dag,
+                       random_dag,
                        random_layered_dag,
                        stencil_dag,
 )
@@ -27,6 +28,6 @@ __all__ = [
     "DAG", "DAGError", "DAGFileError", "EvaluationError", "Labels", "OPS", "OP_CODES", "PebbleError", "SpecError",
     "approx_attention_dag", "attention_dag", "binary_tree_dag", "block_values", "build", "evaluate",
     "evaluate_nodes", "families", "fft_dag", "load_dag", "matmul_dag", "matvec_dag", "osp_tiny_dag",
-    "osp_tiny_names", "osp_tiny_path", "path_dag", "pyramid_dag", "random_layered_dag", "read_dag", "stencil_dag",
-    "write_dag",
+    "osp_tiny_names", "osp_tiny_path", "path_dag", "pyramid_dag", "random_dag", "random_layered_dag", "read_dag",
+    "stencil_dag", "write_dag",
 ]

@@ -19,7 +19,7 @@ from .core import DAG, OP_CODES
 from .specs import family
 
 __all__ = ["path_dag", "pyramid_dag", "binary_tree_dag", "fft_dag", "matvec_dag", "matmul_dag", "stencil_dag",
-           "random_layered_dag"]
+           "random_layered_dag", "random_dag"]
 
 
 @family("path", example="path:n=5")
@@ -204,3 +204,55 @@ def random_layered_dag(layers: int, width: int, *, p: float = 0.5, max_in_degree
     meta = {"family": "layered", "layers": layers, "width": width, "p": float(p), "max_in_degree": max_in_degree,
             "seed": int(seed)}
     return b.build(outputs=None, name=f"layered({layers}x{width},seed={seed})", meta=meta)
+
+
+def random_dag(n: int, *, p: float = 0.5, max_in_degree: int | None = None, operands=None, sources: int = 0,
+               shuffle: bool = False, seed: int = 0) -> DAG:
+    """A random DAG on ``n`` nodes, for property tests.
+
+    Nodes ``0 .. n-1`` are drawn in order; the first ``sources`` take no
+    operands. Each later node ``v`` takes its operands among the nodes before
+    it: ``k = min(v, c)`` of them uniformly at random, ``c`` drawn uniformly
+    from the sequence ``operands`` if it is given; otherwise each earlier node
+    with probability ``p``, then at most ``max_in_degree`` of those (a uniform
+    random subset). Operands in increasing order; with ``shuffle`` the node
+    ids are a random permutation (no longer topological). Outputs: every
+    sink. The same arguments give the same DAG. ``n`` nodes; with
+    ``operands``, ``sum_v min(v, c_v)`` edges over the nodes after the
+    sources.
+
+    >>> g = random_dag(6, operands=[2], sources=2, seed=1); g.num_nodes, g.num_edges, g.max_in_degree
+    (6, 8, 2)
+    """
+    import random
+
+    n = check_size("n", n)
+    sources = check_size("sources", sources, 0)
+    if isinstance(p, bool) or not isinstance(p, (int, float, np.integer, np.floating)) or not 0 <= p <= 1:
+        raise ValueError(f"argument 'p' must be a probability in [0, 1], got {p!r}")
+    if max_in_degree is not None:
+        max_in_degree = check_size("max_in_degree", max_in_degree, 0)
+    if operands is not None:
+        operands = [check_size("operands", c, 0) for c in operands]
+        if not operands:
+            raise ValueError("argument 'operands' must hold at least one count, got an empty sequence")
+    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)):
+        raise ValueError(f"argument 'seed' must be an integer, got {seed!r}")
+    rng = random.Random(int(seed))
+    edges = []
+    for v in range(min(sources, n), n):
+        if operands is not None:
+            chosen = rng.sample(range(v), min(v, rng.choice(operands)))
+        else:
+            chosen = [u for u in range(v) if rng.random() < p]
+            if max_in_degree is not None and len(chosen) > max_in_degree:
+                chosen = rng.sample(chosen, max_in_degree)
+        edges += [(u, v) for u in sorted(chosen)]
+    ids = list(range(n))
+    if shuffle:
+        rng.shuffle(ids)
+        edges = [(ids[u], ids[v]) for u, v in edges]
+    meta = {"family": "random", "n": n, "p": float(p), "max_in_degree": max_in_degree,
+            "operands": None if operands is None else list(operands), "sources": sources, "shuffle": bool(shuffle),
+            "seed": int(seed)}
+    return DAG.from_edges(n, edges, name=f"random({n},seed={seed})", meta=meta)

@@ -11,7 +11,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from dags import DAG
+from dags import DAG, random_dag
 from pebble import Verifier, reference_verify, verify
 from pebble import rules as R
 from pebble.moves import KINDS
@@ -19,15 +19,13 @@ from pebble.moves import KINDS
 VARIANTS = ["base", "one-shot", "nodel", "compcost", "one-shot+nodel"]
 
 
-def random_dag(rng, n_max=9):
+def small_dag(rng, n_max=9):
     n = int(rng.integers(1, n_max + 1))
-    edges = [(u, v) for v in range(n) for u in range(v) if rng.random() < 0.35]
-    perm = rng.permutation(n)  # node ids need not be topological
-    edges = [(int(perm[u]), int(perm[v])) for u, v in edges]
-    outputs = None
+    # Each forward pair an edge with probability 0.35; node ids need not be topological.
+    dag = random_dag(n, p=0.35, shuffle=True, seed=int(rng.integers(2 ** 32)))
     if rng.random() < 0.3:
-        outputs = rng.choice(n, size=int(rng.integers(1, n + 1)), replace=False)
-    return DAG.from_edges(n, edges, outputs=outputs)
+        dag = dag.with_outputs(rng.choice(n, size=int(rng.integers(1, n + 1)), replace=False))
+    return dag
 
 
 def guided_moves(rng, dag, rules, length, p_random):
@@ -54,7 +52,7 @@ def guided_moves(rng, dag, rules, length, p_random):
 
 
 def random_game(rng):
-    dag = random_dag(rng)
+    dag = small_dag(rng)
     variant = VARIANTS[int(rng.integers(len(VARIANTS)))]
     M = int(rng.integers(1, 6))
     kw = dict(variant=variant, sliding=bool(rng.random() < 0.3), strict=bool(rng.random() < 0.8))

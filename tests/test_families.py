@@ -13,6 +13,7 @@ from dags.families import (
     matvec_dag,
     path_dag,
     pyramid_dag,
+    random_dag,
     random_layered_dag,
     stencil_dag,
 )
@@ -166,3 +167,36 @@ def test_classic_families_are_sound(h):
 def test_bad_parameters_name_the_argument(spec, message):
     with pytest.raises(SpecError, match=message.replace("(", r"\(")):
         build(spec)
+
+
+def edges(g):
+    return sorted((int(u), v) for v in range(g.num_nodes) for u in g.predecessors(v))
+
+
+@pytest.mark.parametrize("n, kw", [
+    (1, {}), (6, {"operands": [2], "sources": 2}), (12, {"p": 0.4, "max_in_degree": 2}),
+    (9, {"operands": [0, 1, 3], "shuffle": True}), (10, {"p": 1.0, "sources": 3}),
+])
+def test_random_dag(n, kw):
+    g = random_dag(n, seed=4, **kw)
+    assert g.num_nodes == n and g.meta["family"] == "random"
+    again = random_dag(n, seed=4, **kw)
+    assert edges(g) == edges(again)
+    assert g.max_in_degree <= max(kw.get("operands", [kw.get("max_in_degree") or n]))
+    assert (g.in_degree > 0).sum() <= n - kw.get("sources", 0)
+    if kw.get("p") == 1.0:  # every forward pair after the sources
+        assert g.num_edges == sum(range(kw["sources"], n))
+    if "operands" in kw and not kw.get("shuffle"):  # min(v, c) operands for each node after the sources
+        c = kw["operands"][0] if len(kw["operands"]) == 1 else None
+        if c is not None:
+            assert g.num_edges == sum(min(v, c) for v in range(kw["sources"], n))
+
+
+def test_random_dag_seed_shuffle_and_errors():
+    assert edges(random_dag(12, seed=0)) != edges(random_dag(12, seed=1))
+    shuffled = random_dag(12, p=0.6, shuffle=True, seed=2)
+    assert any(u > v for u, v in edges(shuffled))  # ids are no longer topological
+    for kw, message in [({"p": 1.5}, "argument 'p'"), ({"operands": []}, "argument 'operands'"),
+                        ({"seed": 0.5}, "argument 'seed'"), ({"max_in_degree": -1}, "argument 'max_in_degree'")]:
+        with pytest.raises(ValueError, match=message):
+            random_dag(5, **kw)

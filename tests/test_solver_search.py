@@ -9,16 +9,11 @@ from pebble import verify
 from pebble.solver import SolverError, search, solve
 
 
-def random_dag(rng, n, p):
-    """A random DAG on ``n`` nodes: each forward pair is an edge with probability ``p``."""
-    edges = [(u, v) for v in range(1, n) for u in range(v) if rng.random() < p]
-    return dags.DAG.from_edges(n, edges, name=f"random({n}, {p})")
-
-
 def random_instances(count, seed, sizes=(4, 9)):
     rng = random.Random(seed)
     for i in range(count):
-        g = random_dag(rng, rng.randint(*sizes), rng.choice([0.25, 0.35, 0.5]))
+        # Each forward pair an edge with probability p.
+        g = dags.random_dag(rng.randint(*sizes), p=rng.choice([0.25, 0.35, 0.5]), seed=rng.randrange(2 ** 32))
         M = rng.randint(g.min_memory(), g.min_memory() + 2)
         yield i, g, M, rng.choice(["base", "base", "one-shot", "nodel", "one-shot+nodel"])
 

@@ -11,7 +11,7 @@ import pytest
 import dags
 from pebble import verify
 from pebble.solver import SolverError, search, step_search
-from pebble.solver.steps import _Game, _max_flow
+from pebble.solver.steps import _max_flow, _StepGame
 from proofs.optima import read_optima
 from tests.test_solver_ideals import random_dag
 
@@ -115,7 +115,7 @@ def test_max_flow_is_a_cut_of_the_sources():
     rng = random.Random(3)
     for _ in range(200):
         g = random_dag(rng, rng.randint(5, 20))
-        game = _Game(g, g.min_memory())
+        game = _StepGame(g, g.min_memory())
         free, blue = rng.getrandbits(g.num_nodes), rng.getrandbits(g.num_nodes) | game.sources
         ends = (free & blue, free & game.sources, game.outputs & free & ~blue)
         flow = _max_flow(free, *ends, game.net)
@@ -126,7 +126,7 @@ def test_max_flow_is_a_cut_of_the_sources():
 
 def test_cut_bound_counts_blue_values_once():
     g = dags.build("pyramid:h=2")  # sources 0, 1, 2; middle 3 = (0, 1), 4 = (1, 2); output 5 = (3, 4)
-    game = _Game(g, 4)  # room to compute 3 and 4 and keep both: nothing crowded
+    game = _StepGame(g, 4)  # room to compute 3 and 4 and keep both: nothing crowded
     assert game.cut_bound(0, game.sources) == 1 + 3  # the store of 5, the loads of 0, 1, 2
     assert game.cut_bound(0, game.sources | 1 << 3) == 1 + 3  # 4 cannot be loaded: 1 and 2 cut, and 0 or 3
     assert game.cut_bound(0, game.sources | 1 << 3 | 1 << 4) == 1 + 2  # 3 and 4, each loaded or recomputed
@@ -138,7 +138,7 @@ def test_crowded_computes_force_a_store_and_a_load():
     # pyramid(2) with M = 3: computing 4 needs 1, 2 and 4 red, so 3 cannot stay red from its compute to 5's
     # (nor be computed again while 4 waits): whichever of 3 and 4 is made red last is loaded, stored before.
     g = dags.build("pyramid:h=2")
-    game = _Game(g, 3)
+    game = _StepGame(g, 3)
     assert game.cut_bound(0, game.sources) == 1 + 3 + 2 == step_search(g, 3).io
     # 3 red and never stored: computing 4 takes all the room, so 3 is stored and loaded again; with the
     # loads of 1 and 2 and the store of 5, that is what finishing costs.
@@ -148,7 +148,7 @@ def test_crowded_computes_force_a_store_and_a_load():
     # each a store and a load; the bound is the optimum.
     g = dags.DAG.from_edges(11, [(0, 2), (1, 2), (1, 3), (0, 3), (2, 4), (3, 4),
                                  (5, 7), (6, 7), (6, 8), (5, 8), (7, 9), (8, 9), (4, 10), (9, 10)])
-    game = _Game(g, 3)
+    game = _StepGame(g, 3)
     assert game.cut_bound(0, game.sources) == 1 + 4 + 3 * 2 == search(g, 3).io
 
 

@@ -8,8 +8,9 @@ one-shot optima over the ideals of the DAG, fast where the DAG is narrow;
 red and blue sets in steps of one compute; :func:`search`
 (:mod:`pebble.solver.config_search`) plays the game over whole
 configurations for tiny DAGs; ``plain`` (:mod:`pebble.solver.plain_model`)
-is the plain time-expanded model, the yardstick. :data:`METHODS` calls each
-the same way::
+is the plain time-expanded model, the yardstick. The searches share one
+bitmask view of the DAG and its moves (:mod:`pebble.solver.bitmask`) and
+none of the CP-SAT model. :data:`METHODS` calls each the same way::
 
     METHODS[name](dag, M, *, variant, time_limit, max_states, memory_limit, progress, workers, seed)
 

@@ -1,32 +1,12 @@
 """Exact optimal pebbling by A* search over pebble configurations.
 
 An independent check of the CP-SAT solver, for tiny DAGs: it plays the game
-move by move over whole configurations and shares no modelling with
-:mod:`pebble.solver.cpsat_model`.
-
-A state is the set of red nodes, the set of blue nodes and, in the one-shot
-game, the set of nodes computed so far, each a Python ``int`` used as a bit
-set. Loads and stores cost 1, computes 0. Two reductions keep the graph
-small and lose no optimum:
-
-* Deletion is lazy: a red pebble is removed only when a load or compute
-  finds fast memory full, as part of that move. Any schedule can be changed
-  so, at no cost: a delete moved later breaks no rule (in the nodel game the
-  node stays blue), and one that would come after the node's next load or
-  compute cancels against that redundant move.
-* Only needed nodes (with a path to an output) are computed, loaded or
-  stored, and a node is stored only if it is an output or an operand of a
-  needed node.
-
-The heuristic is a lower bound on the I/O still to come: one store per
-output without a blue pebble, plus one load per node that must be loaded.
-Nodes with neither pebble that some output still depends on must be computed
-(a node becomes blue only by a store of a red pebble, so they cannot be
-loaded); their operands without a red pebble that are sources, or (one-shot)
-were already computed, must be loaded. Each move changes the bound by at most
-its cost, so the heuristic is consistent and the first goal state taken from
-the queue is optimal. If a limit stops the search first, the smallest
-``g + h`` still in the queue is a proven lower bound.
+move by move over whole configurations (red, blue and, one-shot, computed
+sets as bit masks), deleting lazily and moving only needed nodes. Its
+heuristic (stores of outputs not blue, loads of operands that must be
+loaded) is consistent, so the first goal taken from the queue is optimal and
+a stopped search leaves a proven lower bound. Derivations:
+docs/solver-searches.md, "Configuration search".
 """
 
 from __future__ import annotations
@@ -34,32 +14,26 @@ from __future__ import annotations
 import heapq
 import time
 
-from ..moves import COMPUTE, DELETE, LOAD, STORE, Schedule
-from .results import SolveResult, bits as _bits, checked_report, game_rules
+from ..moves import COMPUTE, STORE, Schedule
+from .bitmask import DagMasks, bits, lazy_moves, move_codes
+from .results import SolveResult, checked_report, game_rules
 
 __all__ = ["search"]
 
 
-class _Game:
-    """The DAG as bit masks, and the moves and heuristic of the search."""
+class _ConfigGame:
+    """The moves and heuristic of the search over whole configurations, over the DAG's masks."""
 
     def __init__(self, dag, rules):
-        n = dag.num_nodes
         self.M = rules.M
         self.one_shot = rules.one_shot
         self.nodel = rules.nodel
-        needed = dag.needed
-        self.preds = [0] * n
-        has_needed_succ = 0
-        for v in range(n):
-            for u in dag.predecessors(v).tolist():
-                self.preds[v] |= 1 << u
-                if needed[v]:
-                    has_needed_succ |= 1 << u
-        self.sources = sum(1 << int(v) for v in dag.sources)
-        self.outputs = sum(1 << int(v) for v in dag.outputs)
-        needed_mask = sum(1 << v for v in range(n) if needed[v])
-        self.computable = needed_mask & ~self.sources
+        masks = DagMasks.of(dag)
+        self.preds = masks.preds
+        self.sources = masks.sources
+        self.outputs = masks.outputs
+        has_needed_succ = masks.operands_of(masks.needed)
+        self.computable = masks.computable
         self.loadable = has_needed_succ
         self.storable = self.computable & (has_needed_succ | self.outputs)
         self.out_todo = self.outputs & ~self.sources
@@ -72,7 +46,7 @@ class _Game:
         operands = 0
         while frontier:
             ops = 0
-            for v in _bits(frontier):
+            for v in bits(frontier):
                 ops |= self.preds[v]
             operands |= ops
             frontier = ops & ~red & ~blue & ~must
@@ -87,26 +61,15 @@ class _Game:
 
     def moves(self, red, blue, done):
         """``(cost, red, blue, done, codes)`` for every move from a state."""
-        full = red.bit_count() >= self.M
         victims = red & blue if self.nodel else red
-        for v in _bits(self.computable & ~red & ~done):
-            if self.preds[v] & ~red:
-                continue
-            nd = done | (1 << v) if self.one_shot else done
-            code = v << 2 | COMPUTE
-            if not full:
-                yield 0, red | 1 << v, blue, nd, (code,)
+        for kind, v, deleted, red2 in lazy_moves(red, self.M, self.preds, self.computable & ~done,
+                                                 self.loadable & blue, victims):
+            codes = move_codes(kind, v, deleted)
+            if kind == COMPUTE:
+                yield 0, red2, blue, done | (1 << v) if self.one_shot else done, codes
             else:
-                for u in _bits(victims & ~self.preds[v]):
-                    yield 0, (red & ~(1 << u)) | 1 << v, blue, nd, (u << 2 | DELETE, code)
-        for v in _bits(self.loadable & blue & ~red):
-            code = v << 2 | LOAD
-            if not full:
-                yield 1, red | 1 << v, blue, done, (code,)
-            else:
-                for u in _bits(victims):
-                    yield 1, (red & ~(1 << u)) | 1 << v, blue, done, (u << 2 | DELETE, code)
-        for v in _bits(self.storable & red & ~blue):
+                yield 1, red2, blue, done, codes
+        for v in bits(self.storable & red & ~blue):
             yield 1, red, blue | 1 << v, done, (v << 2 | STORE,)
 
 
@@ -139,7 +102,7 @@ def search(dag, M, *, variant="base", max_states=1_000_000, time_limit=None) -> 
     """
     start_time = time.perf_counter()
     rules = game_rules(dag, M, variant)
-    game = _Game(dag, rules)
+    game = _ConfigGame(dag, rules)
     n = dag.num_nodes
     mask = (1 << n) - 1
 

@@ -1,54 +1,24 @@
 """Exact one-shot pebbling by A* over the ideals of the DAG.
 
-In the one-shot game every schedule can be put, at no extra I/O, in a
-normal form that is a sequence of *steps*, one per needed non-source node:
-
-1. evict as few red values as the step needs (a value computed and never
-   stored is stored first, for 1), chosen among those that are not operands;
-2. load the operands that are not red (1 each);
-3. compute the node, and store it at once (1) if it is an output;
-4. remove the red pebbles of values no longer needed (free).
-
-Each part is a dominance argument on any valid schedule: a load moved to
-right before the compute that reads it, a delete moved to the latest moment
-it is needed (the value may die before, and then costs nothing), a store
-moved to the delete that needs it (or, for an output, to its compute) break
-no rule and change no count. Without recomputation, a value not red that a
-later compute reads was stored, so the state after a step is
-
-``I``  the *ideal* of nodes computed so far (closed under predecessors),
-``R``  the red values still needed (sources or in ``I`` with a successor not in ``I``),
-``D``  those among ``R`` never stored (*dirty*: evicting them costs a store),
-
-and a step from it is a node whose operands are all in ``I`` or sources,
-with a choice of which values to evict. The number of states is bounded by
-the number of ideals times the red sets of size below ``M``, so the search
-is exact and fast where the DAG has few ideals (narrow DAGs: a random
-layered DAG of 30 nodes has a few thousand) and hopeless where it has many
-(a wide DAG with 40 independent nodes has 2^40): it then stops at its limits
-with a proven lower bound.
-
-The heuristic counts the values needed later that are neither red nor about
-to be computed (each must be loaded at least once), the outputs not yet
-computed (each must be stored once), and the fewest values any next step
-must evict to make room (each is still needed: its reader is not the node
-computed, so it is loaded again later). A step changes it by at most its
-cost, so it is consistent: the first goal state taken from the queue is
-optimal, and the smallest ``g + h`` in the queue is a lower bound at any
-moment.
-
-This module shares no modelling code with :mod:`.cpsat_model` or :mod:`.search`:
-only the result type, a bit-set iterator and the final check by the verifier.
+Every one-shot schedule can be put, at no extra I/O, in a normal form of
+steps, one per needed non-source node: evict what room needs (a dirty value
+is stored first), load the operands not red, compute, store an output at
+once, drop the values no longer needed. A state is the ideal computed so
+far, the red values still needed and those of them never stored; the
+heuristic (loads of needed values not red, stores of outputs to come, the
+fewest evictions any next step forces) is consistent. Exact and fast on
+narrow DAGs (few ideals), it stops at its limits with a proven lower bound
+on wide ones. Derivations: docs/solver-searches.md, "Ideal search".
 """
 
 from __future__ import annotations
 
 import heapq
-import itertools
 import time
 
 from ..moves import COMPUTE, DELETE, LOAD, STORE, Schedule
-from .results import SolveResult, SolverError, bits as _bits, checked_report, game_rules
+from .bitmask import DagMasks, bits, evictions
+from .results import SolverError, SolveResult, checked_report, game_rules
 
 __all__ = ["ideal_search"]
 
@@ -63,12 +33,12 @@ class _Lattice:
         self.computes = [v for v in order if not is_source[v]]
         self.index = {v: i for i, v in enumerate(self.computes)}
         self.full = (1 << len(self.computes)) - 1
-        self.operands = {v: 0 for v in self.computes}  # node mask
+        masks = DagMasks.of(dag)
+        self.operands = {v: masks.preds[v] for v in self.computes}  # node mask
         self.below = {v: 0 for v in self.computes}  # compute-index mask of non-source operands
         self.succ = {v: 0 for v in order}  # compute-index mask of successors
         for v in self.computes:
-            for u in dag.predecessors(v).tolist():
-                self.operands[v] |= 1 << u
+            for u in bits(self.operands[v]):
                 self.succ[u] |= 1 << self.index[v]
                 if not is_source[u]:
                     self.below[v] |= 1 << self.index[u]
@@ -86,7 +56,7 @@ class _Lattice:
             for u in self.sources_used:
                 if self.succ[u] & ~ideal:
                     mask |= 1 << u
-            for i in _bits(ideal):
+            for i in bits(ideal):
                 v = self.computes[i]
                 if self.succ[v] & ~ideal:
                     mask |= 1 << v
@@ -94,7 +64,7 @@ class _Lattice:
         return mask
 
     def heuristic(self, ideal, red, M):
-        """A lower bound on the I/O still to come from (ideal, red); see the module docstring."""
+        """A lower bound on the I/O still to come from (ideal, red); see docs/solver-searches.md."""
         return ((self.live(ideal) & ~red).bit_count() + (self.output_mask & ~ideal).bit_count()
                 + self.forced(ideal, red, M))
 
@@ -125,7 +95,7 @@ class _Lattice:
 
 
 def ideal_search(dag, M, *, variant="one-shot", time_limit=None, max_states=2_000_000, progress=None) -> SolveResult:
-    """The optimal one-shot I/O by A* over (ideal, red values, dirty values); see the module docstring.
+    """The optimal one-shot I/O by A* over (ideal, red values, dirty values); see docs/solver-searches.md.
 
     Parameters
     ----------
@@ -171,7 +141,7 @@ def ideal_search(dag, M, *, variant="one-shot", time_limit=None, max_states=2_00
     parent = {0: None}
     queue = [(lat.heuristic(0, 0, M), 0, 0)]  # (f, -g, state): ties on f go deepest first
     bound, expanded, goal, stopped = 0, 0, None, False
-    heappush, heappop, combinations = heapq.heappush, heapq.heappop, itertools.combinations
+    heappush, heappop = heapq.heappush, heapq.heappop
     while queue:
         f, neg_g, state = heappop(queue)
         g = -neg_g
@@ -196,11 +166,7 @@ def ideal_search(dag, M, *, variant="one-shot", time_limit=None, max_states=2_00
             keep = (red | ops | 1 << v) & live
             high = nxt_ideal << (2 * n)
             new_dirty = 0 if out else 1 << v
-            if evict > 0:
-                choices = [sum(1 << u for u in c) for c in combinations(list(_bits(red & ~ops)), evict)]
-            else:
-                choices = (0,)
-            for e in choices:
+            for e in evictions(red & ~ops, evict):
                 g2 = base + (e & dirty).bit_count()
                 r2 = keep & ~e
                 nxt = high | r2 << n | (((dirty & ~e) | new_dirty) & r2)
@@ -226,7 +192,7 @@ def ideal_search(dag, M, *, variant="one-shot", time_limit=None, max_states=2_00
 
 
 def _moves(lat, parent, goal, n):
-    """The schedule of the path to ``goal``, step by step as the module docstring describes."""
+    """The schedule of the path to ``goal``, step by step in the normal form of docs/solver-searches.md."""
     nodes = (1 << n) - 1
     steps = []
     state = goal
@@ -237,14 +203,14 @@ def _moves(lat, parent, goal, n):
     codes = []
     for prev, v, e, nxt in reversed(steps):
         red, dirty, red2 = (prev >> n) & nodes, prev & nodes, (nxt >> n) & nodes
-        for u in _bits(e):
+        for u in bits(e):
             if dirty >> u & 1:
                 codes.append(u << 2 | STORE)
             codes.append(u << 2 | DELETE)
         ops = lat.operands[v]
-        codes.extend(u << 2 | LOAD for u in _bits(ops & ~red))
+        codes.extend(u << 2 | LOAD for u in bits(ops & ~red))
         codes.append(v << 2 | COMPUTE)
         if v in lat.outputs:
             codes.append(v << 2 | STORE)
-        codes.extend(u << 2 | DELETE for u in _bits(((red & ~e) | ops | 1 << v) & ~red2))
+        codes.extend(u << 2 | DELETE for u in bits(((red & ~e) | ops | 1 << v) & ~red2))
     return Schedule(codes)

@@ -14,17 +14,9 @@ from ..engine import verify
 from ..moves import Schedule
 from ..rules import Report, Rules, check_memory
 
-__all__ = ["SolverError", "SolveResult", "STATUSES", "bits", "game_rules", "checked_report"]
+__all__ = ["SolverError", "SolveResult", "STATUSES", "game_rules", "checked_report"]
 
 STATUSES = ("optimal", "feasible", "infeasible", "unknown")
-
-
-def bits(mask: int):
-    """The positions of the set bits of ``mask``, lowest first (sets of nodes as Python ints)."""
-    while mask:
-        low = mask & -mask
-        yield low.bit_length() - 1
-        mask ^= low
 
 
 class SolverError(PebbleError, ValueError):

@@ -1,85 +1,16 @@
 """Exact base-game pebbling by A* over (red, blue), one compute per step.
 
-In the base game a node may be computed any number of times, so no set of
-"nodes computed so far" describes a state; the red and the blue sets do. Every
-schedule can be put, at no extra I/O, in a normal form that is a sequence of
-*steps*, each computing one node ``w``:
-
-1. evict as few red values as the step needs, chosen among those that are not
-   operands of ``w``; each is stored first (1) or not, unless already blue;
-2. load the operands of ``w`` that are not red (1 each; they are blue);
-3. compute ``w``, and store it at once (1) if it is an output not yet blue;
-4. remove the red pebbles of values that can no longer be of use (free).
-
-Each part is a dominance argument on any valid schedule. A load moves to
-right before the compute that reads it (the value held red in between only
-takes room; if it is removed, recomputed or never read before, the load was
-wasted). A delete moves to the latest moment it is needed, when a load or a
-compute finds fast memory full. A store moves to the delete of that red
-pebble (blue pebbles are never removed, and the value cannot be loaded while
-it is red), and an output's store to right after its first compute. A value
-*can be of use* only if it is an ancestor (or itself) of an output not yet
-blue; the blue set only grows, so one that cannot be of use never can again,
-and the state keeps the red and blue values among these and the outputs
-already stored. A state is therefore
-
-``R``  the red values that can be of use;
-``B``  the blue values that can be of use (sources among them), and the outputs stored,
-
-and a step from it is any node that can be of use, is not red, and has each
-operand red or blue, with a choice of which values to evict and which of
-those to store. Nothing records what was computed before: computing again
-is as free as the first time, which is what separates this search from
-:mod:`.ideals` (exact for the one-shot game only).
-
-The heuristic is a lower bound on the I/O still to come: one store per
-output not blue, plus the fewest loads any completion makes. Every value red
-from now on is computed from the values red now and those it loads; a loaded
-value is blue now or was stored later, and one stored later was computed
-from earlier loads, so the values loaded that are blue now must cut every
-path from a source to an output not yet red or blue that avoids the red
-values. A value neither red nor blue cannot be loaded, so the loads are at
-least a minimum vertex cut where blue values (sources included) count 1, red
-ones 0 and the others cannot be cut: a max flow.
-
-A third term counts I/O that room forces. Call a value that every
-completion computes (neither red nor blue, and needed by an output not blue
-or by another such value) *crowded* when none of its operands is blue
-without being red, some are not red, and none of them can be the last made
-red by a compute: for each operand ``x``, the operands of ``x``, the other
-operands and ``x`` itself are more than M values. Then, before the crowded
-value is computed, the last of its operands made red (one not red now, or
-one red now that was evicted) is loaded: a load the cut does not count (it
-counts loads of values blue and not red now). If no operand is blue now,
-the value loaded was stored between now and then, a store nothing else
-counts unless it is an output's. One load serves two crowded values only if
-their operands and a result fit in M together, so loads are counted over
-crowded values of which no two do; stores over those whose operand sets are
-disjoint and hold no blue value and no output.
-
-All three terms are lower bounds on disjoint parts of the I/O, so their sum
-is admissible. The first two are consistent (a step moves them by at most
-its cost: the loaded values and the stored outputs are the difference); the
-third is not (a free compute can end a value's crowding), so a state's
-``f`` is carried along paths (a child's is at least its parent's, which stays
-a lower bound: the parent's remaining cost is at most the step's plus the
-child's), and a state reached again at a lower ``g`` is searched again. A
-state enters the queue with its parent's ``f`` (or its own ``g`` if larger)
-and gets its own heuristic when it leaves, going back if that is larger;
-most states never leave, and never cost a max flow. The first goal state to
-leave the queue is optimal, and the smallest value in the queue is a lower
-bound at any moment.
-
-Two choices are left out as dominated: a value that is of no more use after
-the step is evicted before any other (it would be dropped anyway), and never
-stored. Given a known schedule's I/O (``upper_bound``), states that cannot
-beat it are not kept. The search runs compiled (numba) over 64-bit masks, so
-on DAGs of at most 62 nodes, with a bucket queue (``f`` and ``g`` are small
-integers), a chunk of expansions at a time between looks at the clock.
-
-This module shares no modelling code with :mod:`.cpsat_model`, :mod:`.ideals` or
-:mod:`.search`: only the result type, a bit-set iterator and the final check
-by the verifier.
+Every base-game schedule can be put, at no extra I/O, in a normal form of
+steps, each computing one node: evict what room needs (storing some of the
+victims), load the operands not red, compute, store an output at once, drop
+what can no longer be of use. A state is the red and the blue values that
+can still be of use; nothing records what was computed before, so
+recomputing is free, unlike in :mod:`.ideals`. The heuristic adds the stores
+of the outputs not blue, a minimum vertex cut (a max flow) for the loads,
+and the I/O that crowded computes force; it is admissible but not
+consistent, so a state's ``f`` is carried along paths. The search runs
+compiled (numba) over 64-bit masks (DAGs of at most 62 nodes) with a bucket
+queue. Derivations: docs/solver-searches.md, "Step search".
 """
 
 from __future__ import annotations
@@ -93,19 +24,18 @@ from numba import njit, types
 from numba.typed import Dict, List
 
 from ..moves import COMPUTE, DELETE, LOAD, STORE, Schedule
-from .results import SolveResult, SolverError, bits as _bits, checked_report, game_rules
+from .bitmask import MAX_NODES, DagMasks, bits
+from .results import SolverError, SolveResult, checked_report, game_rules
 
 __all__ = ["step_search"]
 
-# The largest DAG the search takes: a node set is one 64-bit mask.
-MAX_NODES = 62
 # Expansions between two looks at the clock (and at the bound, for progress).
 _CHUNK = 4096
 # What a chunk of the search ended on.
 _GOING, _GOAL, _EXHAUSTED, _EMPTY, _FULL = range(5)
 
 
-class _Game:
+class _StepGame:
     """The DAG as 64-bit masks (operands, ancestors, sources, outputs, the nodes to compute) and its flow network."""
 
     def __init__(self, dag, M):
@@ -114,23 +44,13 @@ class _Game:
         if n > MAX_NODES:
             raise SolverError(f"the step search takes DAGs of at most {MAX_NODES} nodes (a node set is one 64-bit "
                               f"mask), got {n}")
-        is_source = dag.in_degree == 0
-        preds = [0] * n
-        for v in range(n):
-            for u in dag.predecessors(v).tolist():
-                preds[v] |= 1 << u
-        ancestors = [0] * n  # each node with its ancestors
-        for v in dag.topological_order.tolist():
-            mask = 1 << v
-            for u in _bits(preds[v]):
-                mask |= ancestors[u]
-            ancestors[v] = mask
-        self.preds = np.array(preds, np.int64)
+        masks = DagMasks.of(dag)
+        self.preds = masks.array(masks.preds)
         self.net = _network([dag.predecessors(v).tolist() for v in range(n)], n)
-        self.ancestors = np.array(ancestors, np.int64)
-        self.sources = sum(1 << v for v in range(n) if is_source[v])
-        self.outputs = sum(1 << int(v) for v in dag.outputs if not is_source[v])
-        self.computable = sum(1 << v for v in range(n) if dag.needed[v] and not is_source[v])
+        self.ancestors = masks.array(masks.ancestors)
+        self.sources = masks.sources
+        self.outputs = masks.outputs & ~masks.sources
+        self.computable = masks.computable
         self.of_use_cache = Dict.empty(types.int64, types.int64)
 
     def of_use(self, blue):
@@ -140,7 +60,7 @@ class _Game:
     def cut_bound(self, red, blue):
         """The heuristic of a state: stores of the outputs not blue, a minimum vertex cut between the sources
         and those outputs (not red) in which a blue value counts 1, a red one 0, and the others cannot be cut,
-        and the I/O of crowded computes (module docstring)."""
+        and the I/O of crowded computes (docs/solver-searches.md)."""
         return _heuristic(red, blue, self.outputs, self.sources, self.net, self.ancestors, self.of_use_cache,
                           self.preds, self.M)
 
@@ -180,7 +100,7 @@ def _heuristic(red, blue, outputs, sources, net, ancestors, of_use_cache, preds,
 
 @njit(cache=True)
 def _crowded(red, blue, targets, outputs, preds, M):
-    """Loads and stores of values not blue now that crowded computes force (module docstring)."""
+    """Loads and stores of values not blue now that crowded computes force (docs/solver-searches.md)."""
     n = len(preds)
     must = frontier = targets  # the values every completion computes: neither red nor blue, and needed
     while frontier:
@@ -450,7 +370,7 @@ def _run(queue, sizes, keys, values, of_use_cache, preds, net, ancestors, source
                             out[6] += 1
                         values[j, 0], values[j, 2], values[j, 3] = g2, red, blue
                         values[j, 4], values[j, 5], values[j, 6] = w, e, stored
-                        # Its f is at least its parent's (module docstring).
+                        # Its f is at least its parent's (docs/solver-searches.md).
                         _push(queue, sizes, max(f, g2), g2, red2, blue2)
                     if 2 * out[6] > len(keys):
                         keys, values = _grow(keys, values)
@@ -500,7 +420,7 @@ class _CtrlC:
 
 def step_search(dag, M, *, variant="base", time_limit=None, max_states=2_000_000, upper_bound=None,
                 progress=None) -> SolveResult:
-    """The optimal base-game I/O by A* over (red, blue) in steps of one compute; see the module docstring.
+    """The optimal base-game I/O by A* over (red, blue) in steps of one compute; see docs/solver-searches.md.
 
     Parameters
     ----------
@@ -547,7 +467,7 @@ def step_search(dag, M, *, variant="base", time_limit=None, max_states=2_000_000
     if upper_bound is not None and (isinstance(upper_bound, bool) or not isinstance(upper_bound, int)):
         raise SolverError(f"argument 'upper_bound' must be an integer, got {upper_bound!r}")
     with _CtrlC() as ctrl_c:  # from the first call to compiled code (which may compile it)
-        game = _Game(dag, rules.M)
+        game = _StepGame(dag, rules.M)
         M = rules.M
         cap = 1 << 40 if upper_bound is None else max(upper_bound, 0)
         keys, values = np.full((1 << 16, 2), -1, np.int64), np.empty((1 << 16, 7), np.int64)
@@ -593,7 +513,7 @@ def step_search(dag, M, *, variant="base", time_limit=None, max_states=2_000_000
 
 
 def _moves(game, keys, values, goal):
-    """The schedule of the path to ``goal``, step by step as the module docstring describes, and its I/O."""
+    """The schedule of the path to ``goal``, step by step in the normal form of docs/solver-searches.md, and its I/O."""
     steps = []
     state = goal
     io = int(values[_slot(keys, *goal), 0])
@@ -606,14 +526,14 @@ def _moves(game, keys, values, goal):
     outputs = game.outputs
     codes = []
     for (red, blue), w, e, stored, (red2, _) in reversed(steps):
-        for u in _bits(e):
+        for u in bits(e):
             if stored >> u & 1:
                 codes.append(u << 2 | STORE)
             codes.append(u << 2 | DELETE)
         ops = int(game.preds[w])
-        codes.extend(u << 2 | LOAD for u in _bits(ops & ~red))
+        codes.extend(u << 2 | LOAD for u in bits(ops & ~red))
         codes.append(w << 2 | COMPUTE)
         if outputs >> w & 1 and not blue >> w & 1:
             codes.append(w << 2 | STORE)
-        codes.extend(u << 2 | DELETE for u in _bits(((red & ~e) | ops | 1 << w) & ~red2))
+        codes.extend(u << 2 | DELETE for u in bits(((red & ~e) | ops | 1 << w) & ~red2))
     return Schedule(codes), io

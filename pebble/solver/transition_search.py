@@ -21,7 +21,8 @@ from __future__ import annotations
 import time
 from collections import deque
 
-from ..moves import COMPUTE, DELETE, LOAD
+from ..moves import DELETE, LOAD
+from .bitmask import lazy_moves, mask_of, move_codes
 
 __all__ = ["reach", "generalise"]
 
@@ -49,9 +50,10 @@ def reach(preds, start, loadable, computable, target, M, *, reloads=None, max_st
     nodes = sorted(relevant)
     bit = {v: 1 << i for i, v in enumerate(nodes)}
     goal = sum(bit[v] for v in target)
-    loads = [v for v in nodes if v in loadable]
-    computes = [(v, sum(bit[u] for u in preds[v])) for v in nodes
-                if v in computable and all(u in bit for u in preds[v])]
+    loads = mask_of(i for i, v in enumerate(nodes) if v in loadable)
+    operands = [mask_of(i for i, u in enumerate(nodes) if u in preds[v]) if all(u in bit for u in preds[v])
+                else -1 for v in nodes]  # -1: an operand is not relevant, so never red
+    computes = mask_of(i for i, v in enumerate(nodes) if v in computable and operands[i] >= 0)
     first = (sum(bit[v] for v in start if v in bit), 0, 0)  # red, loaded, reloads used
     parent = {first: None}
     queue = deque([first])
@@ -70,30 +72,20 @@ def reach(preds, start, loadable, computable, target, M, *, reloads=None, max_st
         if len(parent) > max_states or (deadline is not None and expanded % 64 == 0
                                         and time.perf_counter() > deadline):
             return None, None
-        steps = []
-        for v in loads:
-            b = bit[v]
-            if red & b:
-                continue
-            if reloads is None:
-                steps.append((b, v << 2 | LOAD, 0, 0, 0))
-            elif not loaded & b or used < reloads:
-                steps.append((b, v << 2 | LOAD, loaded | b, used + bool(loaded & b), 0))
-        steps += [(bit[v], v << 2 | COMPUTE, loaded, used, operands)
-                  for v, operands in computes if not red & bit[v] and not operands & ~red]
-        full = red.bit_count() >= M
-        for b, code, new_loaded, new_used, keep in steps:
-            victims = red & ~keep if full else 0
-            options = [(red | b, ())] if not full else []
-            while victims:
-                low = victims & -victims
-                victims ^= low
-                options.append(((red & ~low) | b, (nodes[low.bit_length() - 1] << 2 | DELETE,)))
-            for new_red, delete in options:
-                nxt = (new_red, new_loaded, new_used)
-                if nxt not in parent:
-                    parent[nxt] = (state, delete + (code,))
-                    queue.append(nxt)
+        if reloads is None:
+            fresh = loads  # any load, no reloads counted
+        else:
+            fresh = loads & ~loaded if used >= reloads else loads
+        for kind, i, deleted, new_red in lazy_moves(red, M, operands, computes, fresh, red):
+            if kind == LOAD and reloads is not None:
+                b = 1 << i
+                nxt = (new_red, loaded | b, used + bool(loaded & b))
+            else:
+                nxt = (new_red, loaded, used)
+            if nxt not in parent:
+                codes = move_codes(kind, nodes[i], -1 if deleted < 0 else nodes[deleted])
+                parent[nxt] = (state, codes)
+                queue.append(nxt)
     return False, None
 
 
