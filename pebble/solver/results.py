@@ -6,13 +6,18 @@ its schedule to :func:`checked_report`, which runs the verifier.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from dags.errors import PebbleError
 
 from ..engine import verify
 from ..moves import Schedule
 from ..rules import Report, Rules, check_memory
+
+if TYPE_CHECKING:
+    from dags.core import DAG
 
 __all__ = ["SolverError", "SolveResult", "STATUSES", "game_rules", "checked_report"]
 
@@ -23,7 +28,8 @@ class SolverError(PebbleError, ValueError):
     """An instance an exact method cannot take, with the reason and what would work."""
 
 
-def game_rules(dag, M, variant, *, supported=("base", "one-shot", "nodel", "one-shot+nodel")) -> Rules:
+def game_rules(dag: DAG, M: int, variant: str, *,
+               supported: Sequence[str] = ("base", "one-shot", "nodel", "one-shot+nodel")) -> Rules:
     """The rules of the game to solve; raises :class:`~pebble.rules.MemoryTooSmall` at once for an impossible M.
 
     >>> from dags import pyramid_dag
@@ -39,7 +45,7 @@ def game_rules(dag, M, variant, *, supported=("base", "one-shot", "nodel", "one-
     return rules
 
 
-def checked_report(dag, schedule: Schedule, rules: Rules, method: str) -> Report:
+def checked_report(dag: DAG, schedule: Schedule, rules: Rules, method: str) -> Report:
     """The verifier's report on ``schedule``; a schedule it rejects is a bug of ``method``."""
     report = verify(dag, schedule, rules.M, variant=rules.variant)
     if not report.valid:
@@ -87,7 +93,7 @@ class SolveResult:
     stats: dict = field(default_factory=dict)
     proved_by: str | None = None
 
-    def __post_init__(self):
+    def __post_init__(self) -> None:
         if self.status == "optimal" and self.proved_by is None:
             self.proved_by = self.method
 
@@ -101,8 +107,8 @@ class SolveResult:
                 "seconds": round(self.seconds, 3),
                 "moves": None if self.schedule is None else len(self.schedule), **self.stats}
 
-    def __str__(self):
-        if self.io is None:
+    def __str__(self) -> str:
+        if self.io is None or self.schedule is None:
             return f"{self.status}: no schedule found (lower bound {self.lower_bound}, {self.seconds:.2f} s)"
         bound = "" if self.optimal else f", lower bound {self.lower_bound}"
         by = f" by {self.proved_by}" if self.proved_by not in (None, self.method) else ""
