@@ -45,7 +45,7 @@ def _one_shot_rows():
 
 @pytest.mark.parametrize("row", list(_one_shot_rows()))
 def test_reproduces_the_one_shot_optima_of_the_table(row):
-    r = ideal_search(dags.build(row.spec), row.M, time_limit=120, max_states=4_000_000)
+    r = ideal_search(dags.build(row.spec), row.M, max_states=4_000_000)
     assert (r.status, r.io) == ("optimal", row.optimum)
 
 
@@ -65,15 +65,15 @@ def test_progress_reports_the_bound_then_the_optimum():
     assert all(io is None for io, _ in seen[:-1])
 
 
-def test_solve_runs_it_first_and_names_what_proved_the_bound():
+def test_solve_runs_it_first_and_names_what_proved_the_bound(exact_budget):
     g = dags.build("layered:layers=6,width=5,seed=3")
-    r = solve(g, 3, variant="one-shot", time_limit=60)
+    r = solve(g, 3, variant="one-shot", **exact_budget)
     assert (r.status, r.io, r.proved_by, r.stats["stages"]["ideals"]) == ("optimal", 31, "ideals", "optimal")
     # In the base game its one-shot optimum is the incumbent; the step search finds nothing below it.
-    b = solve(dags.build("pyramid:h=3"), 4, time_limit=30)
+    b = solve(dags.build("pyramid:h=3"), 4, **exact_budget)
     assert (b.status, b.io, b.proved_by, b.stats["stages"]["ideals"]) == ("optimal", 7, "steps", "optimal")
     assert verify(dags.build("pyramid:h=3"), b.schedule, 4, variant="one-shot").valid  # the incumbent
-    c = solve(dags.build("pyramid:h=3"), 4, time_limit=30, searches=False)
+    c = solve(dags.build("pyramid:h=3"), 4, searches=False, **exact_budget)
     assert (c.status, c.io, c.proved_by, c.stats["stages"].get("ideals")) == ("optimal", 7, "cp-sat", None)
 
 

@@ -8,7 +8,6 @@ optimal; here it would return a larger optimum than the oracle's.
 """
 
 import heapq
-import inspect
 import itertools
 import random
 
@@ -177,19 +176,12 @@ def test_oracle_catches_a_forbidden_legal_move(monkeypatch):
     assert wrong and all(status == "optimal" and found > exact for *_, status, found, exact in wrong)
 
 
-def _deterministic_solve(g, M, variant):
-    kwargs = {"variant": variant, "workers": 1, "time_limit": 120.0}
-    if "seed" in inspect.signature(solve).parameters:
-        kwargs["seed"] = 0
-    return solve(g, M, **kwargs)
-
-
-def test_solve_matches_the_oracle():
+def test_solve_matches_the_oracle(exact_budget):
     wrong = []
     for i, g, M in instances(25, seed=17):
         for variant in VARIANTS:
             exact = optimum(g, M, variant)
-            r = _deterministic_solve(g, M, variant)
+            r = solve(g, M, variant=variant, **exact_budget)
             if (r.status, r.io) != ("optimal", exact):
                 wrong.append((i, M, variant, r.status, r.io, exact))
     assert wrong == []

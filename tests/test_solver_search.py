@@ -58,12 +58,12 @@ def test_search_rejects_impossible_memory():
 
 # -- the two exact methods agree -------------------------------------------------
 
-def test_solver_agrees_with_search_on_random_dags():
+def test_solver_agrees_with_search_on_random_dags(exact_budget):
     proven = 0
     instances = list(random_instances(220, seed=7))
     for i, g, M, variant in instances:
         exact = search(g, M, variant=variant)
-        r = solve(g, M, variant=variant, time_limit=20)
+        r = solve(g, M, variant=variant, **exact_budget)
         assert r.report.valid and verify(g, r.schedule, M, variant=variant).io == r.io
         assert r.lower_bound <= exact.io <= r.io, (i, variant, M)
         if r.status == "optimal":
@@ -74,11 +74,11 @@ def test_solver_agrees_with_search_on_random_dags():
 
 
 @pytest.mark.slow
-def test_solver_agrees_with_search_on_larger_random_dags():
+def test_solver_agrees_with_search_on_larger_random_dags(exact_budget):
     proven = total = 0
     for i, g, M, variant in random_instances(60, seed=11, sizes=(9, 12)):
         exact = search(g, M, variant=variant)
-        r = solve(g, M, variant=variant, time_limit=30)
+        r = solve(g, M, variant=variant, **exact_budget)
         assert r.lower_bound <= exact.io <= r.io, (i, variant, M)
         if r.status == "optimal":
             assert r.io == exact.io
@@ -93,17 +93,17 @@ NAMED = ["path:n=6", "tree:h=2", "tree:h=3", "pyramid:h=2", "pyramid:h=3", "matv
 
 @pytest.mark.parametrize("spec", NAMED)
 @pytest.mark.parametrize("variant", ["base", "one-shot"])
-def test_solver_agrees_with_search_on_families(spec, variant):
+def test_solver_agrees_with_search_on_families(spec, variant, exact_budget):
     g = dags.build(spec)
     for M in (g.min_memory(), g.min_memory() + 1):
         exact = search(g, M, variant=variant)
-        r = solve(g, M, variant=variant, time_limit=30)
+        r = solve(g, M, variant=variant, **exact_budget)
         assert (r.status, r.io) == ("optimal", exact.io), M
 
 
 @pytest.mark.slow
 @pytest.mark.parametrize("spec, M", [("pyramid:h=4", 4), ("pyramid:h=4", 5), ("tree:h=3", 4), ("matvec:n=2", 4)])
-def test_solver_agrees_with_search_on_larger_families(spec, M):
+def test_solver_agrees_with_search_on_larger_families(spec, M, exact_budget):
     g = dags.build(spec)
     for variant in ("base", "one-shot", "nodel"):
-        assert solve(g, M, variant=variant, time_limit=60).io == search(g, M, variant=variant).io
+        assert solve(g, M, variant=variant, **exact_budget).io == search(g, M, variant=variant).io

