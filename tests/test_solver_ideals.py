@@ -5,7 +5,7 @@ import random
 import pytest
 
 import dags
-from pebble import verify
+from pebble import MemoryTooSmall, verify
 from pebble.solver import SolverError, ideal_search, search, solve
 from proofs.optima import GRID, read_optima
 
@@ -85,5 +85,5 @@ def test_solve_runs_it_first_and_names_what_proved_the_bound(exact_budget):
 def test_bad_arguments(kwargs, message):
     with pytest.raises(SolverError, match=message):
         ideal_search(dags.build("pyramid:h=3"), 3, **{"variant": "one-shot", **kwargs})
-    with pytest.raises(SolverError, match="smallest feasible M = 3"):
+    with pytest.raises(MemoryTooSmall, match="smallest feasible M = 3"):
         ideal_search(dags.build("pyramid:h=3"), 2)

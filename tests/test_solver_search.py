@@ -5,8 +5,8 @@ import random
 import pytest
 
 import dags
-from pebble import verify
-from pebble.solver import SolverError, search, solve
+from pebble import MemoryTooSmall, verify
+from pebble.solver import search, solve
 
 
 def random_instances(count, seed, sizes=(4, 9)):
@@ -52,7 +52,7 @@ def test_search_limit_gives_a_valid_bound():
 
 
 def test_search_rejects_impossible_memory():
-    with pytest.raises(SolverError, match="smallest feasible M = 3"):
+    with pytest.raises(MemoryTooSmall, match="smallest feasible M = 3"):
         search(dags.build("pyramid:h=3"), 2)
 
 

@@ -8,7 +8,7 @@ import threading
 import pytest
 
 import dags
-from pebble import verify
+from pebble import MemoryTooSmall, verify
 from pebble.solver import SolverError, search, step_search
 from pebble.solver.steps import _max_flow, _StepGame
 from proofs.optima import read_optima
@@ -159,7 +159,7 @@ def test_crowded_computes_force_a_store_and_a_load():
 def test_bad_arguments(kwargs, message):
     with pytest.raises(SolverError, match=message):
         step_search(dags.build("pyramid:h=3"), 3, **kwargs)
-    with pytest.raises(SolverError, match="smallest feasible M = 3"):
+    with pytest.raises(MemoryTooSmall, match="smallest feasible M = 3"):
         step_search(dags.build("pyramid:h=3"), 2)
     with pytest.raises(SolverError, match="at most 62 nodes .* got 63"):
         step_search(dags.build("tree:h=5"), 3)

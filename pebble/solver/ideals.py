@@ -18,7 +18,7 @@ import time
 
 from ..moves import COMPUTE, DELETE, LOAD, STORE, Schedule
 from .bitmask import DagMasks, bits, evictions
-from .results import SolverError, SolveResult, checked_report, game_rules
+from .results import SolveResult, proven_result, search_rules
 
 __all__ = ["ideal_search"]
 
@@ -126,12 +126,8 @@ def ideal_search(dag, M, *, variant="one-shot", time_limit=None, max_states=2_00
     ('optimal', 31, True)
     """
     start_time = time.perf_counter()
-    rules = game_rules(dag, M, variant)
-    if rules.variant != "one-shot":
-        raise SolverError(f"argument 'variant': the ideal search takes only 'one-shot' (its normal form has no "
-                          f"recomputation and deletes freely), got {variant!r}")
-    if not isinstance(max_states, int) or max_states < 1:
-        raise SolverError(f"argument 'max_states' must be a positive integer, got {max_states!r}")
+    rules = search_rules(dag, M, variant, max_states, game="one-shot", name="the ideal search",
+                         why="its normal form has no recomputation and deletes freely")
     lat = _Lattice(dag)
     M = rules.M
     # A state (ideal, red, dirty) is one int: ideal << 2n | red << n | dirty.
@@ -182,13 +178,7 @@ def ideal_search(dag, M, *, variant="one-shot", time_limit=None, max_states=2_00
             raise AssertionError("the ideal search ran out of states before the goal (a bug)")
         return SolveResult("unknown", None, None, bound, seconds, None, M, rules.variant, "ideals", stats)
     schedule = _moves(lat, parent, goal, n)
-    report = checked_report(dag, schedule, rules, "the ideal search")
-    if report.io != best[goal]:
-        raise AssertionError(f"the ideal search counted I/O {best[goal]}, the verifier {report.io} (a bug)")
-    if progress is not None:
-        progress(report.io, report.io, time.perf_counter() - start_time)
-    return SolveResult("optimal", schedule, report.io, report.io, time.perf_counter() - start_time, report,
-                       M, rules.variant, "ideals", stats)
+    return proven_result(dag, schedule, best[goal], rules, "ideals", "the ideal search", start_time, stats, progress)
 
 
 def _moves(lat, parent, goal, n):

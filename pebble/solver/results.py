@@ -6,7 +6,8 @@ its schedule to :func:`checked_report`, which runs the verifier.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import time
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
@@ -19,7 +20,8 @@ from ..rules import Report, Rules, check_memory
 if TYPE_CHECKING:
     from dags.core import DAG
 
-__all__ = ["SolverError", "SolveResult", "STATUSES", "game_rules", "checked_report"]
+__all__ = ["SolverError", "SolveResult", "STATUSES", "game_rules", "search_rules", "checked_report",
+           "proven_result"]
 
 STATUSES = ("optimal", "feasible", "infeasible", "unknown")
 
@@ -45,12 +47,37 @@ def game_rules(dag: DAG, M: int, variant: str, *,
     return rules
 
 
+def search_rules(dag: DAG, M: int, variant: str, max_states: int, *, game: str, name: str, why: str) -> Rules:
+    """:func:`game_rules` for a search exact in one ``game`` only (``why`` says why), its state cap checked."""
+    rules = game_rules(dag, M, variant)
+    if rules.variant != game:
+        raise SolverError(f"argument 'variant': {name} takes only {game!r} ({why}), got {variant!r}")
+    if isinstance(max_states, bool) or not isinstance(max_states, int) or max_states < 1:
+        raise SolverError(f"argument 'max_states' must be a positive integer, got {max_states!r}")
+    return rules
+
+
 def checked_report(dag: DAG, schedule: Schedule, rules: Rules, method: str) -> Report:
     """The verifier's report on ``schedule``; a schedule it rejects is a bug of ``method``."""
     report = verify(dag, schedule, rules.M, variant=rules.variant)
     if not report.valid:
         raise AssertionError(f"{method} produced an invalid schedule (a bug): {report.violation}")
     return report
+
+
+def proven_result(dag: DAG, schedule: Schedule, counted_io: int, rules: Rules, method: str, what: str,
+                  start_time: float, stats: dict, progress: Callable[[int, int, float], object] | None = None
+                  ) -> SolveResult:
+    """The result of a search that reached its goal: ``schedule`` verified, the verifier's I/O held against
+    the search's own count ``counted_io`` (a disagreement is a bug of ``what``), ``progress`` told."""
+    report = checked_report(dag, schedule, rules, what)
+    if report.io != counted_io:
+        raise AssertionError(f"{what} counted I/O {counted_io}, the verifier {report.io} (a bug)")
+    seconds = time.perf_counter() - start_time
+    if progress is not None:
+        progress(report.io, report.io, seconds)
+    return SolveResult("optimal", schedule, report.io, report.io, seconds, report, rules.M, rules.variant, method,
+                       stats)
 
 
 @dataclass

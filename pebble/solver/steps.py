@@ -25,7 +25,7 @@ from numba.typed import Dict, List
 
 from ..moves import COMPUTE, DELETE, LOAD, STORE, Schedule
 from .bitmask import MAX_NODES, DagMasks, bits
-from .results import SolverError, SolveResult, checked_report, game_rules
+from .results import SolverError, SolveResult, proven_result, search_rules
 
 __all__ = ["step_search"]
 
@@ -424,31 +424,22 @@ def step_search(dag, M, *, variant="base", time_limit=None, max_states=2_000_000
 
     Parameters
     ----------
-    dag : dags.DAG
-        At most 62 nodes.
-    M : int
-        Red pebbles; at least ``dag.min_memory()``.
+    dag, M, time_limit, max_states, progress
+        As for :func:`.ideals.ideal_search`; ``dag`` of at most 62 nodes, and a
+        state takes up to 300 bytes.
     variant : {'base'}
         The only game this search is exact for.
-    time_limit : float, optional
-        Stop after this many seconds.
-    max_states : int
-        Stop when this many states have been seen (memory: up to 300 bytes each).
     upper_bound : int, optional
         Look only for schedules of I/O below this (the I/O of one known):
         states that cannot lead to one are not kept, which saves memory and
-        time. If there is none, the result has no schedule and this bound.
-    progress : callable, optional
-        ``progress(io, lower_bound, seconds)`` when the lower bound rises or the optimum is found.
+        time.
 
     Returns
     -------
     SolveResult
-        Method ``steps``. Status ``optimal`` and the verifier's report on the
-        optimal schedule; when a limit stops it first, ``unknown``, no
-        schedule, and the smallest ``g + h`` left in the queue as the bound
-        (``upper_bound`` if no schedule is below it; ``stats['exhausted']``
-        is then true).
+        Method ``steps``, otherwise as :func:`.ideals.ideal_search`. When no
+        schedule is below ``upper_bound``, the result has no schedule, that
+        bound as its lower bound, and ``stats['exhausted']`` true.
 
     Examples
     --------
@@ -458,12 +449,8 @@ def step_search(dag, M, *, variant="base", time_limit=None, max_states=2_000_000
     ('optimal', 10, 'steps')
     """
     start_time = time.perf_counter()
-    rules = game_rules(dag, M, variant)
-    if rules.variant != "base":
-        raise SolverError(f"argument 'variant': the step search takes only 'base' (its states do not record what "
-                          f"was computed, nor keep values it could delete), got {variant!r}")
-    if not isinstance(max_states, int) or max_states < 1:
-        raise SolverError(f"argument 'max_states' must be a positive integer, got {max_states!r}")
+    rules = search_rules(dag, M, variant, max_states, game="base", name="the step search",
+                         why="its states do not record what was computed, nor keep values it could delete")
     if upper_bound is not None and (isinstance(upper_bound, bool) or not isinstance(upper_bound, int)):
         raise SolverError(f"argument 'upper_bound' must be an integer, got {upper_bound!r}")
     with _CtrlC() as ctrl_c:  # from the first call to compiled code (which may compile it)
@@ -503,13 +490,7 @@ def step_search(dag, M, *, variant="base", time_limit=None, max_states=2_000_000
                            "steps", stats)
     goal = (int(out[3]), int(out[4]))
     schedule, io = _moves(game, keys, values, goal)
-    report = checked_report(dag, schedule, rules, "the step search")
-    if report.io != io:
-        raise AssertionError(f"the step search counted I/O {io}, the verifier {report.io} (a bug)")
-    if progress is not None:
-        progress(report.io, report.io, time.perf_counter() - start_time)
-    return SolveResult("optimal", schedule, report.io, report.io, time.perf_counter() - start_time, report,
-                       M, rules.variant, "steps", stats)
+    return proven_result(dag, schedule, io, rules, "steps", "the step search", start_time, stats, progress)
 
 
 def _moves(game, keys, values, goal):
