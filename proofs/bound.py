@@ -300,7 +300,7 @@ def bounds_for(dag: DAG, M: int, *, variant: str = "base", sliding: bool = False
         names = list(names)
         unknown = [n for n in names if n not in registry]
         if unknown:
-            raise BoundError(f"unknown bound {unknown[0]!r}; registered: {', '.join(registry)}")
+            raise BoundError(f"unknown bound {unknown[0]!r}; registered: {', '.join(sorted(registry))}")
         registry = {n: registry[n] for n in names}
     found = []
     for entry in registry.values():

@@ -133,7 +133,8 @@ def test_bounds_for_names_bad_arguments():
         bounds_for(g, 0)
     with pytest.raises(ValueError, match="argument 'M' must be a positive integer, got 'x'"):
         bounds_for(g, "x")
-    with pytest.raises(BoundError, match="unknown bound 'nope'; registered: trivial, spectral, mincut, matmul"):
+    with pytest.raises(BoundError, match="unknown bound 'nope'; registered: approx-partition, matmul-partition, mincut, saha-ye, schedules, "
+                                            "spectral, trivial"):
         bounds_for(g, 3, names=["nope"])
     assert [b.name for b in bounds_for(g, 3, names=["trivial"])] == ["trivial"]
     assert [b.kind for b in bounds_for(g, 3, kind="upper")] == ["upper"]
