@@ -3,8 +3,9 @@
 ``PebbleError`` sits in the lowest layer (``dags``) so that every package can
 derive from it; ``pebble.PebbleError`` is the same class. Errors about input
 the caller can fix also derive from ``ValueError``. ``exit_code`` is what the
-command line returns for such an error: 2 for bad input or usage, 3 for a
-defect of the toolkit itself (a generated schedule the verifier rejected).
+command line returns for such an error: 2 for bad input or usage, 1 for a
+failed check (a certification that does not hold), 3 for a defect of the
+toolkit itself (a generated schedule the verifier rejected).
 """
 
 from __future__ import annotations
