@@ -372,14 +372,18 @@ def _run_dask(pending, work, key, scheduler, record, tick):
                 tried = attempts[key(job)]
                 if future.status == "finished":
                     record(job, future.result(), tried)
+                    future.release()
+                    continue
+                # An error; or a result lost with its worker before it was fetched (the status is then
+                # neither): both are a worker's death, as far as the job is concerned.
+                exc = future.exception() if future.status == "error" else None
+                if exc is not None and not isinstance(exc, distributed.KilledWorker):
+                    record(job, _raised(exc), tried)
+                elif tried < ATTEMPTS:
+                    submit(job)
                 else:
-                    exc = future.exception()
-                    if isinstance(exc, distributed.KilledWorker) and tried < ATTEMPTS:
-                        submit(job)
-                    elif isinstance(exc, distributed.KilledWorker):
-                        record(job, _died(tried, "worker lost"), tried)
-                    else:
-                        record(job, _raised(exc), tried)
+                    record(job, _died(tried, "worker lost" if exc is not None else "result lost with its worker"),
+                           tried)
                 future.release()
     finally:
         for future in jobs:
