@@ -42,22 +42,23 @@ def test_compile_notice_once_on_a_cold_cache_and_never_on_a_warm_one(tmp_path):
     assert warm.returncode == 0 and warm.stdout == cold.stdout and COMPILING not in warm.stderr, warm.stderr
 
 
-def test_compile_notice_follows_numba_compiling_in_the_block():
+def _kernel(factor, module):
+    """A fresh uncached numba kernel that numba reports as defined in ``module``."""
     from numba import njit
 
+    def times(x):
+        return factor * x
+
+    times.__module__ = module
+    return njit(times)
+
+
+def test_compile_notice_follows_the_toolkits_kernels_compiling_in_the_block():
     stream = io.StringIO()
-
-    @njit  # not cached: calling it compiles
-    def twice(x):
-        return 2 * x
-
-    @njit
-    def thrice(x):
-        return 3 * x
-
+    twice, thrice, foreign = _kernel(2, "pebble.strategies"), _kernel(3, "dags.core"), _kernel(5, "elsewhere")
     twice(1)  # compiled before the block: no notice
     with compile_notice(stream):
-        assert twice(2) == 4 and stream.getvalue() == ""
+        assert twice(2) == 4 and foreign(1) == 5 and stream.getvalue() == ""  # loaded, or not the toolkit's
         assert thrice(2) == 6 and twice(2.5) == 5.0
     assert stream.getvalue() == COMPILING + "\n"  # once, however many kernels compile
     assert thrice(1.5) == 4.5 and stream.getvalue() == COMPILING + "\n"  # outside the block: quiet
