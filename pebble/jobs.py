@@ -16,7 +16,6 @@ from __future__ import annotations
 import concurrent.futures as cf
 import functools
 import json
-import math
 import multiprocessing
 import os
 import pathlib
@@ -28,6 +27,7 @@ from dags.errors import PebbleError
 
 from .engine import verify
 from .moves import Schedule
+from .progress import StatusLine
 
 __all__ = ["ATTEMPTS", "DASK_EXTRA", "BatchError", "ProgressBar", "disagreement", "failure", "read_rows",
            "require_dask", "run_tasks"]
@@ -125,25 +125,21 @@ class _Results:
 
 
 class ProgressBar:
-    """Counts, elapsed and time left on a stream: redrawn with ``\\r`` on a terminal, else a line every ``every`` s."""
+    """Counts, elapsed and time left: redrawn with ``\\r`` on a terminal, else a line every ``every`` s."""
 
     def __init__(self, stream=None, *, every=10.0):
-        self.stream = stream or sys.stderr
-        self.tty = hasattr(self.stream, "isatty") and self.stream.isatty()
-        self.every = every
-        self.last = -math.inf
+        self.line = StatusLine(stream, every=every)
 
     def __call__(self, done, total, errors, elapsed, final=False):
         left = "-" if done == 0 else _clock(elapsed / done * (total - done))
         text = f"{done}/{total} jobs, {errors} errors, {_clock(elapsed)} elapsed, {left} left"
-        if self.tty:
+        if self.line.tty:
             width = 24
             filled = width * done // max(total, 1)
-            print(f"\r[{'#' * filled}{'.' * (width - filled)}] {text}", end="\n" if final else "",
-                  file=self.stream, flush=True)
-        elif final or elapsed - self.last >= self.every:
-            print(f"batch: {text}", file=self.stream, flush=True)
-            self.last = elapsed
+            text = f"[{'#' * filled}{'.' * (width - filled)}] {text}"
+        else:
+            text = f"batch: {text}"
+        self.line.show(text, final=final, now=elapsed)
 
 
 def _clock(seconds):

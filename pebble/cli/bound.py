@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-import sys
-
+from pebble.progress import StatusLine
 from proofs import best_lower, best_upper, bounds_for
 from proofs.bound import brief, normalize_variant
 from proofs.check import find_optimum
@@ -47,7 +46,7 @@ def run(args) -> int:
     variant = normalize_variant(args.variant)
     names = None if args.only is None else [s.strip() for s in args.only.split(",") if s.strip()]
     row, note = _optimum(dag, args)
-    with StatusLine(not args.json) as status:
+    with StatusLine(enabled=not args.json) as status:
         found = bounds_for(dag, args.M, variant=variant, sliding=args.sliding, names=names,
                            progress=lambda name: status(f"computing {name} ..."))
     low, up = best_lower(found), best_upper(found)
@@ -88,26 +87,6 @@ def run(args) -> int:
 def add_table_argument(parser):
     parser.add_argument("--table", metavar="FILE", help="table of certified optima (default: proofs/data/optima.csv; "
                                                         "columns spec,M,variant,optimum,methods,solver,seconds)")
-
-
-class StatusLine:
-    """One line of progress on stderr, rewritten in place and cleared at the end of the ``with`` block."""
-
-    def __init__(self, enabled=True):
-        self.enabled = enabled
-        self.shown = False
-
-    def __call__(self, text):
-        if self.enabled:
-            print(f"\r{text}"[:79].ljust(79), end="", file=sys.stderr, flush=True)
-            self.shown = True
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc):
-        if self.shown:
-            print("\r" + " " * 79 + "\r", end="", file=sys.stderr, flush=True)
 
 
 def _ratio_text(r):

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+from pebble.progress import StatusLine
 from proofs import registered_bounds
 from proofs.bound import brief
 from proofs.check import check_table
 from proofs.tightness import certified_summary_markdown, tightness_markdown, tightness_rows
 
-from .bound import StatusLine, add_table_argument
+from .bound import add_table_argument
 from .common import print_json, table
 
 
@@ -32,7 +33,7 @@ def _check(p):
 
 
 def _run_check(args):
-    with StatusLine(not args.json) as status:
+    with StatusLine(enabled=not args.json) as status:
         result = check_table(args.table, progress=lambda i, count, row: status(f"[{i + 1}/{count}] {row.describe()}"))
     if args.json:
         print_json(result.to_dict())
@@ -72,7 +73,7 @@ def _tightness(p):
 
 
 def _run_tightness(args):
-    with StatusLine(not args.json) as status:
+    with StatusLine(enabled=not args.json) as status:
         rows = tightness_rows(variant=args.variant, table=args.table, progress=lambda spec, M: status(f"{spec} M={M}"))
     if args.json:
         print_json([r.to_dict() for r in rows])
