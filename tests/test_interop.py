@@ -189,3 +189,80 @@ def test_cli_converts_an_edge_list_to_hyperdag(tmp_path, capsys):
     assert _same_structure(read_dag(src), read_dag(out))
     assert main(["dag", "convert", str(src), "-o", str(tmp_path / "mine.xyz")]) == 2
     assert ".hdag" in capsys.readouterr().err
+
+
+# -- schedules out -------------------------------------------------------------
+
+@pytest.mark.parametrize("suffix", [".json", ".csv"])
+def test_schedule_json_and_csv_round_trip(tmp_path, suffix):
+    g = pyramid_dag(5)
+    s = heuristic_schedule(g, 4)
+    path = tmp_path / f"s{suffix}"
+    assert pebble.write_schedule(path, s, g) == len(s)
+    assert pebble.read_schedule(path, g) == s
+    assert pebble.verify(g, path, 4) == pebble.verify(g, s, 4)
+    chunks = list(pebble.read_schedule_chunks(path, g, chunk_moves=7))
+    assert max(c.size for c in chunks) == 7 and _schedule_of(chunks) == s
+    bare = tmp_path / f"ids{suffix}"
+    pebble.write_schedule(bare, s)  # no DAG: node ids
+    assert pebble.read_schedule(bare) == s
+
+
+def _schedule_of(chunks):
+    return pebble.Schedule(np.concatenate(chunks))
+
+
+def test_schedule_json_and_csv_layout(tmp_path):
+    g = pyramid_dag(1)
+    s = pebble.Schedule.from_moves(["load p0[0]", "load p0[1]", "compute p1[0]", "store p1[0]"], g)
+    pebble.write_schedule(tmp_path / "s.json", s, g)
+    import json
+    obj = json.loads((tmp_path / "s.json").read_text())
+    assert obj == {"format": "pebble-schedule", "version": 1,
+                   "moves": [["load", "p0[0]"], ["load", "p0[1]"], ["compute", "p1[0]"], ["store", "p1[0]"]]}
+    pebble.write_schedule(tmp_path / "s.csv", s, g)
+    assert (tmp_path / "s.csv").read_text().splitlines() == [
+        "index,move,node,label", "0,load,0,p0[0]", "1,load,1,p0[1]", "2,compute,2,p1[0]", "3,store,2,p1[0]"]
+
+
+@pytest.mark.parametrize("name, text, message", [
+    ("s.json", '{"format": "pebble-schedule", "version": 1, "moves": [\n["load", "p0[0]"],\n["lift", "p0[1]"]\n]}',
+     "s.json line 3: unknown move 'lift'"),
+    ("s.json", '{"format": "pebble-schedule", "version": 1, "moves": [\n["load", "p0[0]"],\n["load", "q"]\n]}',
+     "s.json line 3: unknown node 'q'"),
+    ("s.json", '{"format": "pebble-schedule", "version": 1, "moves": [["load"]]}', "s.json: move 0: a move is a pair"),
+    ("s.json", '{"format": "pebble-schedule", "version": 1,\n "moves": [\n', "s.json line 3: not valid JSON"),
+    ("s.json", '{"format": "other"}', "s.json: not a pebble-schedule JSON file"),
+    ("s.csv", "index,move,node,label\n0,load,0,p0[0]\n1,load,7,\n", "s.csv line 3: unknown node 7"),
+    ("s.csv", "index,move,node,label\n0,load,0,p0[0]\n2,load,1,p0[1]\n", "s.csv line 3: column 'index' must be 1"),
+    ("s.csv", "index,move,node,label\n0,load,1,p0[0]\n", "s.csv line 2: node 1 is 'p0[1]' in this DAG, but the file says 'p0[0]'"),
+    ("s.csv", "index,move,node,label\n0,load,x,\n", "s.csv line 2: column 'node' must be an integer node id"),
+    ("s.csv", "move,node\n", "s.csv line 1: the header must be index,move,node,label"),
+    ("s.csv", "index,move,node,label\n0,load\n", "s.csv line 2: expected 4 columns, got 2"),
+])
+def test_bad_json_and_csv_schedules_name_file_and_line(tmp_path, name, text, message):
+    path = tmp_path / name
+    path.write_text(text)
+    with pytest.raises(pebble.ScheduleFileError) as info:
+        pebble.read_schedule(path, pyramid_dag(1))
+    assert message in str(info.value)
+
+
+def test_csv_label_column_alone_names_the_node(tmp_path):
+    g = pyramid_dag(1)
+    (tmp_path / "s.csv").write_text("index,move,node,label\n0,load,,p0[0]\n1,load,,p0[1]\n2,compute,,p1[0]\n"
+                                    "3,store,2,p1[0]\n")
+    assert pebble.verify(g, tmp_path / "s.csv", 3).io == 3
+
+
+@pytest.mark.parametrize("suffix", [".json", ".csv"])
+def test_cli_schedule_writes_json_and_csv_and_verify_reads_them(tmp_path, capsys, suffix):
+    out = tmp_path / f"s{suffix}"
+    assert main(["schedule", "heuristic", "pyramid:h=4", "-M", "3", "-o", str(out)]) == 0
+    assert main(["verify", "pyramid:h=4", str(out), "-M", "3", "--json"]) == 0
+    assert '"io": 20' in capsys.readouterr().out
+    bad = tmp_path / f"bad{suffix}"
+    bad.write_text("index,move,node,label\n0,jump,0,\n" if suffix == ".csv" else '{"format": "pebble-schedule"')
+    assert main(["verify", "pyramid:h=4", str(bad), "-M", "3"]) == 2
+    err = capsys.readouterr().err
+    assert f"bad{suffix} line" in err and "Traceback" not in err
