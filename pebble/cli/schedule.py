@@ -47,7 +47,7 @@ def register(sub):
         _strategy_arguments(p)
         if name == "schedule":
             p.add_argument("-o", "--output", required=True,
-                           help="schedule file to write: .pbs for binary, .json or .csv for other tools, text otherwise")
+                           help="schedule file to write: .pbs binary, .json or .csv for other tools, text otherwise")
         p.add_argument("--json", action="store_true", help="print one JSON object")
         p.set_defaults(func=run)
 
