@@ -188,7 +188,7 @@ def check_table(path_or_rows=None, *, progress=None) -> CheckResult:
 
     Examples
     --------
-    >>> result = check_table([{"spec": "pyramid:h=2", "M": 3, "variant": "base", "optimum": 4}])
+    >>> result = check_table([{"spec": "pyramid:h=2", "M": 3, "variant": "base", "optimum": 6}])
     >>> result.ok, result.table
     (True, 'rows')
     """
