@@ -27,6 +27,7 @@ square    a * x[0]**2 + b
 from __future__ import annotations
 
 import functools
+import sys
 from functools import cached_property
 
 import numpy as np
@@ -352,7 +353,11 @@ class DAG:
         else:
             out = None
         plain = all(isinstance(u, int) for u in nodes) and nodes == list(range(len(nodes)))
-        labels = Labels() if plain and all(names[i] == str(i) for i in range(len(nodes))) else Labels(names=names)
+        try:
+            labels = Labels() if plain and all(names[i] == str(i) for i in range(len(nodes))) else Labels(names=names)
+        except LabelError as exc:  # integer names that are not 0..N-1 would read as other nodes' ids
+            raise DAGError(f"{exc}: integer nodes keep their ids only when they are 0..N-1; renumber them "
+                           f"(networkx.convert_node_labels_to_integers) or give them names") from None
         return cls.from_edges(len(nodes), edges, ops=ops, outputs=out, labels=labels,
                               name=graph.graph.get("name", "") if name is None else name)
 
@@ -398,12 +403,12 @@ def as_dag(obj) -> DAG:
     """
     if isinstance(obj, DAG):
         return obj
-    kind = type(obj)
-    if kind.__module__.split(".")[0] == "networkx":
+    nx = sys.modules.get("networkx")  # a networkx graph exists only once networkx is imported
+    if nx is not None and isinstance(obj, nx.Graph):
         return DAG.from_networkx(obj)
-    raise DAGError(f"expected a dags.DAG or a networkx.DiGraph, got {kind.__module__}.{kind.__qualname__}"
-                   if kind.__module__ != "builtins" else
-                   f"expected a dags.DAG or a networkx.DiGraph, got {kind.__qualname__}")
+    kind = type(obj)
+    name = kind.__qualname__ if kind.__module__ == "builtins" else f"{kind.__module__}.{kind.__qualname__}"
+    raise DAGError(f"expected a dags.DAG or a networkx.DiGraph, got {name}")
 
 
 def takes_dag(func):

@@ -381,6 +381,9 @@ def read_edgelist(path) -> DAG:
         raise DAGFileError(f"{path}: no edges (an edge list has one 'u v' per line)")
     if not all(type(u) is int for u in graph):
         graph = nx.relabel_nodes(graph, str)  # one kind of node name: '1' and 'x' are both labels
+    elif set(graph) != set(range(len(graph))):
+        raise DAGFileError(f"{path}: integer node ids must be 0..N-1 (they would be node numbers), found "
+                           f"{len(graph)} nodes numbered {min(graph)}..{max(graph)}; number them from 0 or use names")
     return _from_graph(path, graph)
 
 

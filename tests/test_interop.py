@@ -32,6 +32,11 @@ def test_as_dag_keeps_a_dag_and_converts_a_digraph():
     assert (d.num_nodes, d.num_edges, [d.label(v) for v in d.outputs]) == (4, 4, ["d"])
 
 
+def test_integer_nodes_other_than_0_to_n_minus_1_are_refused_with_the_fix():
+    with pytest.raises(DAGError, match="integer nodes keep their ids only when they are 0..N-1"):
+        as_dag(nx.DiGraph([(1, 2)]))
+
+
 @pytest.mark.parametrize("obj, name", [([(0, 1)], "list"), (nx.Graph([(0, 1)]), "Graph"), (None, "NoneType"),
                                        (nx.MultiDiGraph([(0, 1)]), "MultiDiGraph")])
 def test_as_dag_refuses_other_objects_naming_the_type(obj, name):
@@ -146,6 +151,7 @@ def test_integer_edge_list_keeps_ids_and_txt_is_told_from_hyperdag(tmp_path, osp
     ("0 1\n# again\n0 1\n", "line 3: duplicate edge 0 -> 1 (first on line 1)"),
     ("# nothing\n", "no edges"),
     ("a b\nb a\n", "DAG has a cycle"),
+    ("1 2\n2 3\n", "integer node ids must be 0..N-1 (they would be node numbers), found 3 nodes numbered 1..3"),
 ])
 def test_bad_edge_lists_name_file_and_line(tmp_path, text, message):
     path = tmp_path / "bad.edgelist"
