@@ -40,7 +40,6 @@ holds is caught by the file size before anything is allocated for it.
 from __future__ import annotations
 
 import csv
-import io
 import json
 import os
 import struct
@@ -167,7 +166,7 @@ class _Chunker:
         return self.buf[:self.fill].copy() if self.fill else None
 
 
-def _move_code(where, kind_name, token, dag, n):
+def _move_code(where, kind_name, token, dag, n, cache=None):
     """``node << 2 | kind`` of a move given as kind name and node (label, id text or int); errors start ``where``."""
     kind = KIND_CODES.get(kind_name.lower()) if isinstance(kind_name, str) else None
     if kind is None:
@@ -175,7 +174,11 @@ def _move_code(where, kind_name, token, dag, n):
     if isinstance(token, int) and not isinstance(token, bool):
         v = token if 0 <= token < (1 << 61 if n is None else n) else None
     elif isinstance(token, str) and token:
-        v = _resolve(dag, n, token)
+        v = cache.get(token) if cache is not None else None
+        if v is None:
+            v = _resolve(dag, n, token)
+            if cache is not None and v is not None and len(cache) < 1 << 20:
+                cache[token] = v
     else:
         v = None
     if v is None:
@@ -208,11 +211,12 @@ def _read_json(path, dag, chunk_moves):
     n = None if dag is None else dag.num_nodes
     line_of = _json_move_lines(path, len(moves))
     out = _Chunker(chunk_moves)
+    cache = {}
     for i, move in enumerate(moves):
         where = f"{path} line {line_of[i]}" if line_of else f"{path}: move {i}"
         if not (isinstance(move, list) and len(move) == 2):
             raise ScheduleFileError(f"{where}: a move is a pair [move, node], got {json.dumps(move)[:80]}")
-        full = out.add(_move_code(where, move[0], move[1], dag, n))
+        full = out.add(_move_code(where, move[0], move[1], dag, n, cache))
         if full is not None:
             yield full
     rest = out.rest()
@@ -233,12 +237,19 @@ def _json_move_lines(path, count):
 def _read_csv(path, dag, chunk_moves):
     n = None if dag is None else dag.num_nodes
     out = _Chunker(chunk_moves)
+    cache, agreed = {}, set()
     header = None
-    for lineno, line in bounded_lines(path, ScheduleFileError):
-        if not line.strip() or line.lstrip().startswith("#"):
+    line = [0]
+
+    def texts():
+        for line[0], text in bounded_lines(path, ScheduleFileError):
+            yield text
+
+    for cells in csv.reader(texts()):
+        cells = [c.strip() for c in cells]
+        if not any(cells) or cells[0].startswith("#"):
             continue
-        cells = [c.strip() for c in next(csv.reader(io.StringIO(line)), [])]
-        where = f"{path} line {lineno}"
+        where = f"{path} line {line[0]}"
         if header is None:
             if tuple(cells) != CSV_COLUMNS:
                 raise ScheduleFileError(f"{where}: the header must be {','.join(CSV_COLUMNS)}, got {','.join(cells)}")
@@ -253,10 +264,13 @@ def _read_csv(path, dag, chunk_moves):
         node_id = parse_node_id(node) if node else None
         if node and node_id is None:
             raise ScheduleFileError(f"{where}: column 'node' must be an integer node id, got {node[:40]!r}")
-        code = _move_code(where, kind, label if node_id is None else node_id, dag, n)
-        if node and label and dag is not None and dag.label(code >> 2) != label:
-            raise ScheduleFileError(f"{where}: node {node} is {dag.label(code >> 2)!r} in this DAG, "
-                                    f"but the file says {label!r}")
+        code = _move_code(where, kind, label if node_id is None else node_id, dag, n, cache)
+        if node and label and dag is not None and (node_id, label) not in agreed:
+            if dag.label(node_id) != label:
+                raise ScheduleFileError(f"{where}: node {node} is {dag.label(node_id)!r} in this DAG, "
+                                        f"but the file says {label!r}")
+            if len(agreed) < 1 << 20:
+                agreed.add((node_id, label))
         full = out.add(code)
         if full is not None:
             yield full
