@@ -26,6 +26,8 @@ square    a * x[0]**2 + b
 
 from __future__ import annotations
 
+import functools
+import sys
 from functools import cached_property
 
 import numpy as np
@@ -34,7 +36,7 @@ from . import _kernels
 from .errors import PebbleError
 from .labels import LabelError, Labels
 
-__all__ = ["DAG", "DAGError", "OPS", "OP_CODES"]
+__all__ = ["DAG", "DAGError", "OPS", "OP_CODES", "OPERAND_ATTRS", "as_dag", "takes_dag"]
 
 OPS = ("input", "add", "mul", "sub", "div", "exp", "max", "opaque", "square")
 OP_CODES = {name: code for code, name in enumerate(OPS)}
@@ -313,7 +315,9 @@ class DAG:
         for v in range(self.num_nodes):
             g.add_node(v, label=self.label(v), op=OPS[self.ops[v]], output=bool(is_out[v]))
         rows = np.repeat(np.arange(self.num_nodes), self.in_degree)
-        g.add_edges_from(zip(self.indices.tolist(), rows.tolist()))
+        slots = np.arange(self.num_edges) - np.repeat(self.indptr[:-1], self.in_degree)
+        g.add_edges_from((u, v, {"operand": i}) for u, v, i in zip(self.indices.tolist(), rows.tolist(),
+                                                                     slots.tolist()))
         return g
 
     @classmethod
@@ -323,14 +327,20 @@ class DAG:
         Nodes are numbered in ``graph.nodes`` order (integer nodes ``0..N-1``
         keep their ids); a node's label is its
         ``label`` attribute or ``str(node)``; an ``op`` attribute is used when
-        present. Outputs are the nodes listed in ``outputs``, else those with
-        a true ``output`` attribute, else every sink.
+        present. The operands of a node are ordered by the integer edge
+        attribute ``operand`` (or ``order``) where its in-edges carry one, else
+        by node number (``to_networkx`` writes ``operand``, so a round trip
+        keeps the order ``sub`` and ``div`` depend on). Outputs are the nodes
+        listed in ``outputs``, else those with a true ``output`` attribute,
+        else every sink.
         """
+        if not graph.is_directed() or graph.is_multigraph():
+            raise DAGError(f"expected a networkx DiGraph, got a {type(graph).__name__}")
         nodes = list(graph.nodes)
         if all(type(u) is int for u in nodes) and set(nodes) == set(range(len(nodes))):
             nodes.sort()  # integer nodes 0..N-1 keep their ids
         index = {u: i for i, u in enumerate(nodes)}
-        edges = [(index[u], index[v]) for v in nodes for u in graph.predecessors(v)]
+        edges = [(index[u], index[v]) for v in nodes for u in _operands(graph, v, index)]
         names = [str(graph.nodes[u].get("label", u)) for u in nodes]
         ops = None
         if any("op" in graph.nodes[u] for u in nodes):
@@ -343,10 +353,69 @@ class DAG:
         else:
             out = None
         plain = all(isinstance(u, int) for u in nodes) and nodes == list(range(len(nodes)))
-        labels = Labels() if plain and all(names[i] == str(i) for i in range(len(nodes))) else Labels(names=names)
+        try:
+            labels = Labels() if plain and all(names[i] == str(i) for i in range(len(nodes))) else Labels(names=names)
+        except LabelError as exc:  # integer names that are not 0..N-1 would read as other nodes' ids
+            raise DAGError(f"{exc}: integer nodes keep their ids only when they are 0..N-1; renumber them "
+                           f"(networkx.convert_node_labels_to_integers) or give them names") from None
         return cls.from_edges(len(nodes), edges, ops=ops, outputs=out, labels=labels,
                               name=graph.graph.get("name", "") if name is None else name)
 
     def __repr__(self):
         nm = f" {self.name!r}" if self.name else ""
         return f"<DAG{nm}: {self.num_nodes} nodes, {self.num_edges} edges, {self.outputs.size} outputs>"
+
+
+#: Edge attributes that give an operand's position among its node's operands, first found wins.
+OPERAND_ATTRS = ("operand", "order")
+
+
+def _operands(graph, v, index):
+    """The predecessors of ``v`` in operand order: by :data:`OPERAND_ATTRS`, else by node number."""
+    preds = list(graph.predecessors(v))
+    key = next((a for a in OPERAND_ATTRS if any(a in graph.edges[u, v] for u in preds)), None)
+    if key is None:
+        return sorted(preds, key=index.__getitem__)
+    slots = {}
+    for u in preds:
+        slot = graph.edges[u, v].get(key)
+        if isinstance(slot, bool) or not isinstance(slot, (int, np.integer)):
+            raise DAGError(f"edge {u!r} -> {v!r}: attribute {key!r} must be an integer (the operand's position), "
+                           f"got {slot!r}")
+        if slot in slots:
+            raise DAGError(f"edges {slots[slot]!r} -> {v!r} and {u!r} -> {v!r} have the same {key!r} {slot}")
+        slots[slot] = u
+    return [slots[k] for k in sorted(slots)]
+
+
+def as_dag(obj) -> DAG:
+    """The :class:`DAG` that ``obj`` stands for: a DAG as it is, a ``networkx.DiGraph`` converted.
+
+    Every function of the toolkit that takes a DAG passes it through here, so a
+    networkx graph works wherever a DAG does. The conversion is
+    :meth:`DAG.from_networkx` (operand order from the edge attribute
+    ``operand`` or ``order``, else by node number). Anything else raises
+    :class:`DAGError` naming its type.
+
+    >>> import networkx as nx
+    >>> as_dag(nx.DiGraph([("a", "c"), ("b", "c")]))
+    <DAG: 3 nodes, 2 edges, 1 outputs>
+    """
+    if isinstance(obj, DAG):
+        return obj
+    nx = sys.modules.get("networkx")  # a networkx graph exists only once networkx is imported
+    if nx is not None and isinstance(obj, nx.Graph):
+        return DAG.from_networkx(obj)
+    kind = type(obj)
+    name = kind.__qualname__ if kind.__module__ == "builtins" else f"{kind.__module__}.{kind.__qualname__}"
+    raise DAGError(f"expected a dags.DAG or a networkx.DiGraph, got {name}")
+
+
+def takes_dag(func):
+    """Let ``func(dag, ...)`` take anything :func:`as_dag` converts: its first argument goes through it."""
+
+    @functools.wraps(func)
+    def wrapper(dag, *args, **kwargs):
+        return func(as_dag(dag), *args, **kwargs)
+
+    return wrapper

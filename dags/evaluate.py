@@ -22,7 +22,7 @@ from collections.abc import Mapping
 
 import numpy as np
 
-from .core import DAG, OP_CODES, OPS
+from .core import DAG, OP_CODES, OPS, as_dag
 from .errors import PebbleError
 
 __all__ = ["EvaluationError", "evaluate", "evaluate_nodes", "reference_evaluate_nodes", "block_values"]
@@ -74,6 +74,7 @@ def evaluate_nodes(dag: DAG, inputs) -> np.ndarray:
     >>> evaluate_nodes(pyramid_dag(1), [1.0, 2.0]).tolist()
     [1.0, 2.0, 3.0]
     """
+    dag = as_dag(dag)
     values = np.empty(dag.num_nodes)
     values[dag.sources] = _source_values(dag, inputs)
     opaque = np.flatnonzero(dag.ops == OP_CODES["opaque"])
@@ -192,6 +193,7 @@ def evaluate(dag: DAG, inputs) -> np.ndarray:
     >>> bool(np.allclose(O, softmax_attention(Q, K, V)))
     True
     """
+    dag = as_dag(dag)
     return evaluate_nodes(dag, inputs)[dag.outputs]
 
 

@@ -1,4 +1,4 @@
-"""DAG files: the project's JSON format, HyperDAG (read), DOT (write).
+"""DAG files: the project's JSON format, HyperDAG (read and write), edge lists and GML (read), DOT (write).
 
 JSON format (``"format": "pebble-dag"``, version 1)::
 
@@ -20,7 +20,20 @@ JSON format (``"format": "pebble-dag"``, version 1)::
 HyperDAG (the OneStopParallel format): ``%`` comment lines; a header
 ``M N P`` (hyperedges, nodes, pins); ``M`` lines ``id comm mem``; ``N`` lines
 ``id work [type]``; ``P`` lines ``hyperedge node``. The first pin of a
-hyperedge is its source; it has an edge to every other pin.
+hyperedge is its source; it has an edge to every other pin. The format holds
+no operand order and no output set: the reader lists a node's operands in the
+order of their hyperedges, and the outputs are the sinks. The writer gives
+every node with successors one hyperedge, in node order, so a file read,
+written and read again gives the same DAG.
+
+Edge list (``.edgelist``, or ``.txt`` whose first line is not a HyperDAG
+header): one edge ``u v`` per line (``u`` an operand of ``v``), ``#`` starts
+a comment. Nodes are named by their tokens (integers ``0..N-1`` keep their
+ids); a node's operands are in the order of its lines.
+
+GML (``.gml``), read through networkx: a directed graph; the nodes' ``label``,
+``op`` and ``output`` and the edges' ``operand`` attributes are used as
+:meth:`DAG.from_networkx` describes.
 """
 
 from __future__ import annotations
@@ -28,6 +41,7 @@ from __future__ import annotations
 import json
 import math
 import os
+import re
 from array import array
 
 import numpy as np
@@ -37,8 +51,8 @@ from .core import DAG, OPS, DAGError
 from .errors import PebbleError, SizeError
 from .labels import LabelError, Labels
 
-__all__ = ["DAGFileError", "WRITE_SUFFIXES", "read_dag", "write_dag", "read_json", "write_json", "read_hyperdag",
-           "write_dot", "check_regular_file"]
+__all__ = ["DAGFileError", "READ_SUFFIXES", "WRITE_SUFFIXES", "read_dag", "write_dag", "read_json", "write_json",
+           "read_hyperdag", "write_hyperdag", "read_edgelist", "read_gml", "write_dot", "check_regular_file"]
 
 FORMAT_NAME = "pebble-dag"
 FORMAT_VERSION = 1
@@ -48,7 +62,8 @@ class DAGFileError(PebbleError, ValueError):
     """A DAG file that cannot be read; the message names the file (and line)."""
 
 
-WRITE_SUFFIXES = (".json", ".dot", ".gv")
+WRITE_SUFFIXES = (".json", ".hdag", ".dot", ".gv")
+READ_SUFFIXES = (".json", ".hdag", ".hyperdag", ".edgelist", ".txt", ".gml")
 # A parsed JSON DAG holds Python objects of up to this many bytes per byte of file.
 _JSON_BYTES_PER_BYTE = 24
 _MAX_INT_DIGITS = 19  # node ids and counts fit in int64
@@ -65,25 +80,48 @@ def check_regular_file(path, error):
 
 
 def read_dag(path) -> DAG:
-    """Read a ``.json`` (pebble-dag) or ``.hdag`` (HyperDAG) file."""
+    """Read a DAG file by its suffix: ``.json`` (pebble-dag), ``.hdag``/``.hyperdag`` (HyperDAG),
+    ``.edgelist`` (edge list), ``.gml``; a ``.txt`` file is a HyperDAG or an edge list by its first line,
+    any other a JSON file if it starts with ``{``, else a HyperDAG."""
     path = os.fspath(path)
     check_regular_file(path, DAGFileError)
-    if path.endswith(".json"):
+    lower = path.lower()
+    if lower.endswith(".json"):
         return read_json(path)
-    if path.endswith((".hdag", ".hyperdag", ".txt")):
+    if lower.endswith((".hdag", ".hyperdag")):
         return read_hyperdag(path)
+    if lower.endswith(".edgelist"):
+        return read_edgelist(path)
+    if lower.endswith(".gml"):
+        return read_gml(path)
+    if lower.endswith(".txt"):
+        return read_hyperdag(path) if _looks_like_hyperdag(path) else read_edgelist(path)
     with open(path, "rb") as f:
         head = f.read(1)
     return read_json(path) if head == b"{" else read_hyperdag(path)
 
 
+def _looks_like_hyperdag(path) -> bool:
+    """A ``%`` comment or a three-number header comes first in a HyperDAG; an edge list has two per line."""
+    for _, line in bounded_lines(path, DAGFileError):
+        s = line.strip()
+        if s.startswith("%"):
+            return True
+        if s and not s.startswith("#"):
+            return len(s.split()) == 3
+    return False
+
+
 def write_dag(dag: DAG, path) -> None:
-    """Write ``dag`` as JSON (``.json``) or DOT (``.dot``/``.gv``); any other extension is refused."""
+    """Write ``dag`` by the suffix of ``path``, one of :data:`WRITE_SUFFIXES`: JSON (``.json``),
+    HyperDAG (``.hdag``) or DOT (``.dot``/``.gv``); any other suffix is refused."""
     path = os.fspath(path)
     if path.lower().endswith((".dot", ".gv")):
         write_dot(dag, path)
     elif path.lower().endswith(".json"):
         write_json(dag, path)
+    elif path.lower().endswith(".hdag"):
+        write_hyperdag(dag, path)
     else:
         raise DAGFileError(f"{path}: cannot write this file type; supported: {', '.join(WRITE_SUFFIXES)}")
 
@@ -289,6 +327,109 @@ def read_hyperdag(path) -> DAG:
         return DAG.from_edges(n, edges, name=os.path.splitext(os.path.basename(path))[0])
     except DAGError as exc:
         fail(0, str(exc))
+
+
+def write_hyperdag(dag: DAG, path) -> None:
+    """Write a HyperDAG file: one hyperedge per node with successors (the node first, then its successors).
+
+    Unit weights throughout. What the format cannot hold is dropped: labels,
+    operations, an explicit output set, and an operand order other than the
+    order of the operands' node ids (see the module docstring).
+    """
+    ptr, succ = dag.successor_csr
+    sources = np.flatnonzero(dag.out_degree > 0)
+    pins = int(sources.size + succ.size)
+    with open(path, "w", encoding="ascii") as f:
+        f.write("%% HyperdagDB format written by pebble-io\n")
+        f.write(f"{sources.size} {dag.num_nodes} {pins}\n")
+        f.write("%% Hyperedges: ID comm_weight mem_weight\n")
+        f.writelines(f"{e} 1 1\n" for e in range(sources.size))
+        f.write("%% Vertices: ID work_weight\n")
+        f.writelines(f"{v} 1\n" for v in range(dag.num_nodes))
+        f.write("%% Pins: HyperedgeID NodeID\n")
+        for e, u in enumerate(sources.tolist()):
+            f.write(f"{e} {u}\n")
+            f.writelines(f"{e} {v}\n" for v in succ[ptr[u]:ptr[u + 1]].tolist())
+
+
+# -- edge lists and GML ------------------------------------------------------
+
+def read_edgelist(path) -> DAG:
+    """Read an edge list: ``u v`` per line, ``#`` comments; operands in the order of their lines."""
+    import networkx as nx  # loaded only for files that need it
+
+    path = os.fspath(path)
+    graph = nx.DiGraph()
+    first_line = {}
+    for lineno, line in bounded_lines(path, DAGFileError):
+        body = line.split("#", 1)[0].split()
+        if not body:
+            continue
+        if len(body) != 2:
+            raise DAGFileError(f"{path} line {lineno}: expected an edge 'u v', got {line.strip()[:80]!r}")
+        u, v = (_node_token(t) for t in body)
+        if u == v:
+            raise DAGFileError(f"{path} line {lineno}: self-loop on node {body[0]}")
+        if (u, v) in first_line:
+            raise DAGFileError(f"{path} line {lineno}: duplicate edge {body[0]} -> {body[1]} "
+                               f"(first on line {first_line[u, v]})")
+        first_line[u, v] = lineno
+        graph.add_edge(u, v, operand=graph.in_degree(v) if v in graph else 0)
+        if len(first_line) % 65536 == 0:
+            check_budget(f"{path} line {lineno}", graph.number_of_nodes(), len(first_line))
+    if not graph:
+        raise DAGFileError(f"{path}: no edges (an edge list has one 'u v' per line)")
+    if not all(type(u) is int for u in graph):
+        graph = nx.relabel_nodes(graph, str)  # one kind of node name: '1' and 'x' are both labels
+    elif set(graph) != set(range(len(graph))):
+        raise DAGFileError(f"{path}: integer node ids must be 0..N-1 (they would be node numbers), found "
+                           f"{len(graph)} nodes numbered {min(graph)}..{max(graph)}; number them from 0 or use names")
+    return _from_graph(path, graph)
+
+
+def _node_token(text):
+    """An integer node id if the token is one (so ``0..N-1`` keep their ids), else the token as a label."""
+    number = _parse_count(text)
+    return number if number is not None and number >= 0 and not text.startswith("+") else text
+
+
+def read_gml(path) -> DAG:
+    """Read a directed GML graph through networkx (node ids as written; ``label`` attributes as labels)."""
+    import networkx as nx
+
+    path = os.fspath(path)
+    size = os.path.getsize(path)
+    if size * _JSON_BYTES_PER_BYTE > memory_limit():
+        raise SizeError(f"{path}: a GML file of {size} bytes is beyond the memory limit of "
+                        f"{memory_limit() / 1e9:.3g} GB (set PEBBLE_MEMORY_LIMIT to change it)")
+    try:
+        graph = nx.read_gml(path, label="id")
+    except UnicodeDecodeError as exc:
+        raise DAGFileError(f"{path}: not a UTF-8 text file (byte {exc.start})") from None
+    except (nx.NetworkXError, ValueError, KeyError) as exc:
+        raise DAGFileError(_gml_message(path, exc)) from None
+    if not graph.is_directed():
+        raise DAGFileError(f"{path}: the GML graph is undirected; a DAG file needs 'directed 1'")
+    if graph.is_multigraph():
+        raise DAGFileError(f"{path}: the GML graph has parallel edges (multigraph 1); a DAG has none")
+    return _from_graph(path, graph)
+
+
+def _gml_message(path, exc) -> str:
+    """networkx's GML error, with the position it gives as ``at (line, column)`` turned into a line number."""
+    text = str(exc).strip() or type(exc).__name__
+    where = re.search(r"\s*at \((\d+), (\d+)\)", text)
+    if where is None:
+        return f"{path}: not a GML graph ({text})"
+    return f"{path} line {where.group(1)}: not a GML graph ({text[:where.start()] + text[where.end():]})"
+
+
+def _from_graph(path, graph) -> DAG:
+    try:
+        dag = DAG.from_networkx(graph, name=graph.graph.get("name") or os.path.splitext(os.path.basename(path))[0])
+    except (DAGError, LabelError) as exc:
+        raise DAGFileError(f"{path}: {exc}") from None
+    return dag
 
 
 def _parse_count(text):

@@ -16,7 +16,7 @@ import os
 
 from .budget import check_budget
 from .errors import PebbleError, SizeError
-from .io import read_dag
+from .io import READ_SUFFIXES, read_dag
 
 __all__ = ["SpecError", "family", "families", "parse_spec", "build", "load_dag", "estimated_nodes"]
 
@@ -77,7 +77,7 @@ def parse_spec(spec: str):
     name = name.strip()
     if name not in _FAMILIES:
         raise SpecError(f"unknown DAG family {name!r}; known: {', '.join(sorted(_FAMILIES))} "
-                        f"(or give a .json or .hdag file)")
+                        f"(or give a DAG file: {', '.join(READ_SUFFIXES)})")
     func, example = _FAMILIES[name]
     if name in _BARE:
         if not rest.strip():
@@ -146,7 +146,7 @@ def build(spec: str):
 
 
 def load_dag(arg: str):
-    """A DAG from a ``.json``/``.hdag`` path or a builder spec."""
-    if os.path.exists(arg) or arg.endswith((".json", ".hdag", ".hyperdag")):
+    """A DAG from a file (any of :data:`dags.io.READ_SUFFIXES`, see :func:`dags.read_dag`) or a builder spec."""
+    if os.path.exists(arg) or arg.lower().endswith(READ_SUFFIXES):
         return read_dag(arg)
     return build(arg)

@@ -19,6 +19,7 @@ import numpy as np
 import numpy.typing as npt
 from numba import njit
 
+from dags.core import as_dag
 from dags.errors import ArgumentError
 
 from . import rules as R
@@ -173,7 +174,7 @@ class Verifier:
     def __init__(self, dag: DAG, M: int, *, variant: str = "base", sliding: bool = False, strict: bool = True,
                  outputs: OutputSet | None = None, compute_cost: float = R.DEFAULT_COMPUTE_COST) -> None:
         self.rules = R.Rules.make(M, variant, sliding=sliding, strict=strict, compute_cost=compute_cost)
-        self.dag = dag = _with_outputs(dag, outputs)
+        self.dag = dag = _with_outputs(as_dag(dag), outputs)
         n = dag.num_nodes
         # More red pebbles than nodes never bind: the kernel gets at most n + 1 (an int64), the report M as given.
         self._kernel_M = min(self.rules.M, n + 1)
@@ -262,7 +263,8 @@ def verify(dag: DAG, schedule: ScheduleSource, M: int, *, variant: str = "base",
 
     Parameters
     ----------
-    dag : dags.DAG
+    dag : dags.DAG or networkx.DiGraph
+        A DiGraph is converted by :func:`dags.as_dag`.
     schedule : Schedule, int64 array of move codes, list of moves, iterable of code chunks, or a file path
         Moves may be ``'load Q[0,1]'`` strings or ``(kind, node)`` pairs.
     M : int
@@ -293,7 +295,7 @@ def reference_verify(dag: DAG, schedule: ScheduleSource, M: int, *, variant: str
                      compute_cost: float = R.DEFAULT_COMPUTE_COST) -> R.Report:
     """:func:`verify` played over Python sets with :mod:`pebble.rules`: slow, obviously correct."""
     rules = R.Rules.make(M, variant, sliding=sliding, strict=strict, compute_cost=compute_cost)
-    dag = _with_outputs(dag, outputs)
+    dag = _with_outputs(as_dag(dag), outputs)
     state = R.State.initial(dag)
     violation = None
     index = 0

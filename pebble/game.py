@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from dags.core import as_dag
 from dags.errors import PebbleError
 
 from . import rules as R
@@ -49,6 +50,7 @@ class Game:
     def __init__(self, dag, M, *, variant="base", sliding=False, strict=True, outputs=None,
                  compute_cost=R.DEFAULT_COMPUTE_COST):
         self.rules = R.Rules.make(M, variant, sliding=sliding, strict=strict, compute_cost=compute_cost)
+        dag = as_dag(dag)
         self.dag = dag if outputs is None else dag.with_outputs([dag.node(o) for o in outputs])
         self.state = R.State.initial(self.dag)
         self._history = []  # (code, undo record)

@@ -22,6 +22,16 @@ integer per move, ``node << 2 | kind`` with kind 0 load, 1 store, 2 compute,
     16      8     number of nodes of the DAG it was written for (0: unknown)
     24      8     number of moves
 
+JSON (``.json``) and CSV (``.csv``), for other tools: ``{"format":
+"pebble-schedule", "version": 1, "moves": [["load", "x[0]"], ...]}`` with a
+node as its label (or integer id), and ``index,move,node,label`` with a header
+line, ``node`` the integer id and ``label`` its label (either may be empty
+when the other names the node; when both are given they must agree)::
+
+    index,move,node,label
+    0,load,0,p0[0]
+    1,load,1,p0[1]
+
 Readers yield ``int64`` code chunks of bounded size, so a file of 10^8 moves
 is never held as Python objects and a header that claims more than the file
 holds is caught by the file size before anything is allocated for it.
@@ -29,12 +39,14 @@ holds is caught by the file size before anything is allocated for it.
 
 from __future__ import annotations
 
+import csv
+import json
 import os
 import struct
 
 import numpy as np
 
-from dags.budget import bounded_lines
+from dags.budget import bounded_lines, memory_limit
 from dags.errors import PebbleError
 from dags.io import check_regular_file
 from dags.labels import parse_node_id
@@ -42,12 +54,16 @@ from dags.labels import parse_node_id
 from .moves import KIND_CODES, KINDS, Schedule, as_codes
 
 __all__ = ["ScheduleFileError", "read_schedule", "read_schedule_chunks", "write_schedule", "locate_move",
-           "is_binary_schedule", "moves_around", "MAGIC"]
+           "is_binary_schedule", "moves_around", "MAGIC", "JSON_FORMAT", "CSV_COLUMNS"]
 
 MAGIC = b"\x93PEBBLE\n"
 VERSION = 1
 _HEADER = struct.Struct("<8sIIQQ")
 CHUNK_MOVES = 1 << 22
+JSON_FORMAT = "pebble-schedule"
+CSV_COLUMNS = ("index", "move", "node", "label")
+# A parsed JSON schedule holds Python objects of up to this many bytes per byte of file.
+_JSON_BYTES_PER_BYTE = 24
 
 
 class ScheduleFileError(PebbleError, ValueError):
@@ -73,6 +89,10 @@ def read_schedule_chunks(path, dag=None, *, chunk_moves=CHUNK_MOVES):
             head = f.read(len(MAGIC))
         what = "empty file" if not head else "bad magic"
         raise ScheduleFileError(f"{path}: not a binary schedule ({what}); a .pbs file starts with {MAGIC!r}")
+    elif path.lower().endswith(".json"):
+        yield from _read_json(path, dag, chunk_moves)
+    elif path.lower().endswith(".csv"):
+        yield from _read_csv(path, dag, chunk_moves)
     else:
         yield from _read_text(path, dag, chunk_moves)
 
@@ -86,8 +106,7 @@ def read_schedule(path, dag=None):
 def _read_text(path, dag, chunk_moves):
     n = None if dag is None else dag.num_nodes
     cache = {}
-    buf = np.empty(min(chunk_moves, 1 << 16), np.int64)
-    fill = 0
+    out = _Chunker(chunk_moves)
     for lineno, line in bounded_lines(path, ScheduleFileError):
         body = line.split("#", 1)[0].strip()
         if not body:
@@ -104,20 +123,162 @@ def _read_text(path, dag, chunk_moves):
         if v is None:
             v = _resolve(dag, n, token)
             if v is None:
-                shown = token if len(token) <= 60 else f"{token[:40]}... ({len(token)} characters)"
-                raise ScheduleFileError(f"{path} line {lineno}: unknown node {shown!r}")
+                raise ScheduleFileError(f"{path} line {lineno}: unknown node {_shown(token)!r}")
             if len(cache) < 1 << 20:
                 cache[token] = v
-        if fill == buf.size:
-            if fill >= chunk_moves:
-                yield buf[:fill].copy()
-                fill = 0
+        full = out.add((v << 2) | kind)
+        if full is not None:
+            yield full
+    rest = out.rest()
+    if rest is not None:
+        yield rest
+
+
+def _shown(token):
+    """A node token as an error shows it: long ones cut."""
+    return token if not isinstance(token, str) or len(token) <= 60 else f"{token[:40]}... ({len(token)} characters)"
+
+
+class _Chunker:
+    """Collects move codes and hands them out in chunks of at most ``chunk_moves``."""
+
+    def __init__(self, chunk_moves):
+        self.chunk_moves = chunk_moves
+        self.buf = np.empty(min(chunk_moves, 1 << 16), np.int64)
+        self.fill = 0
+        self.total = 0
+
+    def add(self, code):
+        """Store one code; returns a full chunk to yield, or ``None``."""
+        full = None
+        if self.fill == self.buf.size:
+            if self.fill >= self.chunk_moves:
+                full = self.buf[:self.fill].copy()
+                self.fill = 0
             else:
-                buf = np.resize(buf, min(chunk_moves, 2 * buf.size))
-        buf[fill] = (v << 2) | kind
-        fill += 1
-    if fill:
-        yield buf[:fill].copy()
+                self.buf = np.resize(self.buf, min(self.chunk_moves, 2 * self.buf.size))
+        self.buf[self.fill] = code
+        self.fill += 1
+        self.total += 1
+        return full
+
+    def rest(self):
+        return self.buf[:self.fill].copy() if self.fill else None
+
+
+def _move_code(where, kind_name, token, dag, n, cache=None):
+    """``node << 2 | kind`` of a move given as kind name and node (label, id text or int); errors start ``where``."""
+    kind = KIND_CODES.get(kind_name.lower()) if isinstance(kind_name, str) else None
+    if kind is None:
+        raise ScheduleFileError(f"{where}: unknown move {str(kind_name)[:40]!r}; expected one of: {', '.join(KINDS)}")
+    if isinstance(token, int) and not isinstance(token, bool):
+        v = token if 0 <= token < (1 << 61 if n is None else n) else None
+    elif isinstance(token, str) and token:
+        v = cache.get(token) if cache is not None else None
+        if v is None:
+            v = _resolve(dag, n, token)
+            if cache is not None and v is not None and len(cache) < 1 << 20:
+                cache[token] = v
+    else:
+        v = None
+    if v is None:
+        raise ScheduleFileError(f"{where}: unknown node {_shown(token)!r}")
+    return (v << 2) | kind
+
+
+def _read_json(path, dag, chunk_moves):
+    size = os.path.getsize(path)
+    if size * _JSON_BYTES_PER_BYTE > memory_limit():
+        raise ScheduleFileError(f"{path}: a JSON schedule of {size} bytes is beyond the memory limit of "
+                                f"{memory_limit() / 1e9:.3g} GB (use a .pbs file, or set PEBBLE_MEMORY_LIMIT)")
+    try:
+        with open(path, encoding="utf-8") as f:
+            obj = json.load(f)
+    except json.JSONDecodeError as exc:
+        raise ScheduleFileError(f"{path} line {exc.lineno}: not valid JSON ({exc.msg})") from None
+    except UnicodeDecodeError as exc:
+        raise ScheduleFileError(f"{path}: not a UTF-8 text file (byte {exc.start})") from None
+    except RecursionError:
+        raise ScheduleFileError(f"{path}: JSON nested too deeply") from None
+    if not isinstance(obj, dict) or obj.get("format") != JSON_FORMAT:
+        raise ScheduleFileError(f"{path}: not a pebble-schedule JSON file (expected an object with "
+                                f"\"format\": \"{JSON_FORMAT}\")")
+    if obj.get("version") != VERSION:
+        raise ScheduleFileError(f"{path}: unsupported version {obj.get('version')!r} (this reader knows {VERSION})")
+    moves = obj.get("moves")
+    if not isinstance(moves, list):
+        raise ScheduleFileError(f"{path}: 'moves' must be a list of [move, node] pairs")
+    n = None if dag is None else dag.num_nodes
+    line_of = _json_move_lines(path, len(moves))
+    out = _Chunker(chunk_moves)
+    cache = {}
+    for i, move in enumerate(moves):
+        where = f"{path} line {line_of[i]}" if line_of else f"{path}: move {i}"
+        if not (isinstance(move, list) and len(move) == 2):
+            raise ScheduleFileError(f"{where}: a move is a pair [move, node], got {json.dumps(move)[:80]}")
+        full = out.add(_move_code(where, move[0], move[1], dag, n, cache))
+        if full is not None:
+            yield full
+    rest = out.rest()
+    if rest is not None:
+        yield rest
+
+
+def _json_move_lines(path, count):
+    """The line of every move if the file has one move a line (as :func:`write_schedule` writes), else ``None``."""
+    lines = []
+    with open(path, encoding="utf-8") as f:
+        for lineno, text in enumerate(f, 1):
+            if text.lstrip().startswith("[\""):
+                lines.append(lineno)
+    return lines if len(lines) == count else None
+
+
+def _read_csv(path, dag, chunk_moves):
+    n = None if dag is None else dag.num_nodes
+    out = _Chunker(chunk_moves)
+    cache, agreed = {}, set()
+    header = None
+    line = [0]
+
+    def texts():
+        for line[0], text in bounded_lines(path, ScheduleFileError):
+            yield text
+
+    for cells in csv.reader(texts()):
+        cells = [c.strip() for c in cells]
+        if not any(cells) or cells[0].startswith("#"):
+            continue
+        where = f"{path} line {line[0]}"
+        if header is None:
+            if tuple(cells) != CSV_COLUMNS:
+                raise ScheduleFileError(f"{where}: the header must be {','.join(CSV_COLUMNS)}, got {','.join(cells)}")
+            header = cells
+            continue
+        if len(cells) != len(CSV_COLUMNS):
+            raise ScheduleFileError(f"{where}: expected {len(CSV_COLUMNS)} columns, got {len(cells)}")
+        index, kind, node, label = cells
+        if index != str(out.total):
+            raise ScheduleFileError(f"{where}: column 'index' must be {out.total} (moves are numbered from 0 "
+                                    f"in order), got {index!r}")
+        node_id = parse_node_id(node) if node else None
+        if node and node_id is None:
+            raise ScheduleFileError(f"{where}: column 'node' must be an integer node id, got {node[:40]!r}")
+        code = _move_code(where, kind, label if node_id is None else node_id, dag, n, cache)
+        if node and label and dag is not None and (node_id, label) not in agreed:
+            if dag.label(node_id) != label:
+                raise ScheduleFileError(f"{where}: node {node} is {dag.label(node_id)!r} in this DAG, "
+                                        f"but the file says {label!r}")
+            if len(agreed) < 1 << 20:
+                agreed.add((node_id, label))
+        full = out.add(code)
+        if full is not None:
+            yield full
+    if header is None:
+        raise ScheduleFileError(f"{path}: empty file; the header must be {','.join(CSV_COLUMNS)}")
+    rest = out.rest()
+    if rest is not None:
+        yield rest
 
 
 def _resolve(dag, n, token):
@@ -185,9 +346,10 @@ def _check_codes(path, chunk, first, num_nodes):
 def write_schedule(path, schedule, dag=None, *, binary=None, labels=True, comment=None) -> int:
     """Write a schedule (a Schedule, a code array, or an iterable of code chunks).
 
-    Binary when ``binary`` is true or the path ends in ``.pbs``; text
-    otherwise, with labels when ``dag`` is given and ``labels`` is true.
-    Returns the number of moves written.
+    Binary when ``binary`` is true or the path ends in ``.pbs``; JSON for
+    ``.json`` and CSV for ``.csv`` (see the module docstring; ``comment`` is
+    not stored there); text otherwise. Nodes are written as labels when
+    ``dag`` is given and ``labels`` is true. Returns the number of moves written.
     """
     path = os.fspath(path)
     if binary is None:
@@ -195,6 +357,10 @@ def write_schedule(path, schedule, dag=None, *, binary=None, labels=True, commen
     chunks = [as_codes(schedule, dag)] if _in_memory(schedule) else (as_codes(c, dag) for c in schedule)
     if binary:
         return _write_binary(path, chunks, dag)
+    if path.lower().endswith(".json"):
+        return _write_json(path, chunks, dag if labels else None)
+    if path.lower().endswith(".csv"):
+        return _write_csv(path, chunks, dag if labels else None)
     return _write_text(path, chunks, dag if labels else None, comment)
 
 
@@ -234,6 +400,32 @@ def _write_text(path, chunks, dag, comment):
     return total
 
 
+def _write_json(path, chunks, dag):
+    """One move per line, so that a reader can name the line of a bad move."""
+    total = 0
+    with open(path, "w", encoding="utf-8") as f:
+        f.write(f'{{"format": "{JSON_FORMAT}", "version": {VERSION}, "moves": [')
+        for codes in chunks:
+            for k, v in zip((codes & 3).tolist(), (codes >> 2).tolist()):
+                node = json.dumps(dag.label(v)) if dag is not None else str(v)
+                f.write(f'{"," if total else ""}\n["{KINDS[k]}", {node}]')
+                total += 1
+        f.write("\n]}\n")
+    return total
+
+
+def _write_csv(path, chunks, dag):
+    total = 0
+    with open(path, "w", encoding="utf-8", newline="") as f:
+        writer = csv.writer(f, lineterminator="\n")
+        writer.writerow(CSV_COLUMNS)
+        for codes in chunks:
+            for k, v in zip((codes & 3).tolist(), (codes >> 2).tolist()):
+                writer.writerow((total, KINDS[k], v, dag.label(v) if dag is not None else ""))
+                total += 1
+    return total
+
+
 def moves_around(path, dag, index, before=3, after=0):
     """``[(i, code)]`` for the moves ``index - before .. index + after`` of a schedule file."""
     lo, hi = max(0, index - before), index + after + 1
@@ -253,7 +445,9 @@ def locate_move(path, index):
     """Line number of move ``index`` (counted from 0) in a text schedule, or ``None``."""
     if is_binary_schedule(path):
         return None
-    seen = -1
+    if str(path).lower().endswith(".json"):
+        return None  # the reader names the line of a malformed move; a JSON file need not have one move a line
+    seen = -2 if str(path).lower().endswith(".csv") else -1  # a CSV file starts with its header
     with open(path, encoding="utf-8", errors="replace") as f:
         for lineno, line in enumerate(f, 1):
             if line.split("#", 1)[0].strip():

@@ -20,7 +20,8 @@ from .bound import (
                     registered_bounds,
                     unregister_bound,
 )
+from .check import CheckResult, check_table
 from .trivial import trivial_lower_bound
 
-__all__ = ["Assumptions", "Bound", "BoundError", "best_lower", "best_upper", "bounds_for", "register_bound",
-           "registered_bounds", "trivial_lower_bound", "unregister_bound"]
+__all__ = ["Assumptions", "Bound", "BoundError", "CheckResult", "best_lower", "best_upper", "bounds_for",
+           "check_table", "register_bound", "registered_bounds", "trivial_lower_bound", "unregister_bound"]

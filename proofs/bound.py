@@ -31,6 +31,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal, TypeAlias, TypeVar
 
+from dags.core import takes_dag
 from dags.errors import PebbleError
 from pebble.rules import Rules, check_memory
 
@@ -260,6 +261,7 @@ def registered_bounds() -> dict[str, RegisteredBound]:
     return dict(_REGISTRY)
 
 
+@takes_dag
 def bounds_for(dag: DAG, M: int, *, variant: str = "base", sliding: bool = False, kind: BoundKind | None = None,
                names: Iterable[str] | None = None, progress: Callable[[str], object] | None = None) -> list[Bound]:
     """Every registered bound that covers ``(dag, M)`` and holds in the given game.

@@ -2,7 +2,10 @@
 
 The table ``proofs/data/optima.csv`` (format, reading and writing in
 :mod:`proofs.optima`) lists optima that an exact method proved, one instance
-a line: ``spec,M,variant,optimum,methods,solver,seconds``.
+a line: ``spec,M,variant,optimum,methods,solver,seconds``. A table of one's
+own optima needs only ``spec,M,variant,optimum``, and its specs may name DAG
+files (relative to the table); :func:`check_table` also takes the rows as
+mappings, and :mod:`proofs.pytest_plugin` runs it from a test suite.
 
 :func:`check_table` holds, for every row, every applicable lower bound
 ``<=`` the optimum ``<=`` every upper bound (the verified schedules of the
@@ -16,14 +19,15 @@ something to loosen.
 from __future__ import annotations
 
 import hashlib
+import os
 from dataclasses import dataclass, field
 
 import numpy as np
 
-from dags import SpecError
+from dags import DAGFileError, SpecError
 
 from .bound import BoundError, bounds_for, game_flags
-from .optima import TABLE, Optimum, TableError, dag_for_spec, read_optima
+from .optima import TABLE, Optimum, TableError, read_optima, rows_from_records
 
 __all__ = ["Finding", "RowResult", "CheckResult", "fingerprint", "find_optimum", "check_row", "check_table",
            "table_findings"]
@@ -53,7 +57,7 @@ def find_optimum(dag, M, variant="base", *, table=None):
     for row in read_optima(table):
         if row.M != M or game_flags(row.variant) != flags:
             continue
-        other = dag_for_spec(row.spec)
+        other = row.dag()
         if other.num_nodes == dag.num_nodes and fingerprint(other) == key:
             return row
     return None
@@ -112,22 +116,23 @@ class CheckResult:
 
 
 def check_row(row: Optimum) -> tuple[RowResult, list]:
-    """Every bound that applies to one row, against its optimum."""
-    dag = dag_for_spec(row.spec)
+    """Every bound that applies to one row, against its optimum; messages start with the row's file and line."""
+    dag = row.dag()
+    named = f"{row.where}: {row.describe()}" if row.where else row.describe()
     try:
         bounds = bounds_for(dag, row.M, variant=row.variant)
     except BoundError as exc:
-        finding = Finding(row.describe(), "table", "-", float("nan"), row.optimum, f"{row.describe()}: {exc}")
+        finding = Finding(row.describe(), "table", "-", float("nan"), row.optimum, f"{named}: {exc}")
         return RowResult(row, "violation", note=str(exc)), [finding]
     findings = []
     for b in bounds:
         if b.kind == "lower" and b.value > row.optimum:
             findings.append(Finding(row.describe(), "lower", b.name, b.value, row.optimum,
-                                    f"{row.describe()}: lower bound '{b.name}' = {b.value:g} exceeds the certified "
+                                    f"{named}: lower bound '{b.name}' = {b.value:g} exceeds the certified "
                                     f"optimum {row.optimum} ({b.formula})"))
         if b.kind == "upper" and b.value < row.optimum:
             findings.append(Finding(row.describe(), "upper", b.name, b.value, row.optimum,
-                                    f"{row.describe()}: upper bound '{b.name}' = {b.value:g} is below the certified "
+                                    f"{named}: upper bound '{b.name}' = {b.value:g} is below the certified "
                                     f"optimum {row.optimum}: the optimum is not optimal, or the verifier is wrong"))
     lows = [b for b in bounds if b.kind == "lower"]
     ups = [b for b in bounds if b.kind == "upper"]
@@ -163,33 +168,44 @@ def table_findings(rows) -> list:
     return findings
 
 
-def check_table(path=None, *, progress=None) -> CheckResult:
+def check_table(path_or_rows=None, *, progress=None) -> CheckResult:
     """Hold every registered bound against every certified optimum of a table.
 
     Parameters
     ----------
-    path : path, optional
-        The table (default :data:`TABLE`). A missing or empty table is an
-        error: a regression over nothing must not pass.
+    path_or_rows : path or iterable of mappings, optional
+        A CSV table (default :data:`TABLE`; only ``spec,M,variant,optimum``
+        are required, and a spec may name a DAG file relative to the table),
+        or the rows themselves as mappings with those keys. A missing or
+        empty table is an error: a regression over nothing must not pass.
     progress : callable, optional
         Called with ``(index, count, row)`` before each row.
 
     Returns
     -------
     CheckResult
-        ``ok`` when nothing failed; ``findings`` name every failure.
+        ``ok`` when nothing failed; ``findings`` name every failure and its row.
+
+    Examples
+    --------
+    >>> result = check_table([{"spec": "pyramid:h=2", "M": 3, "variant": "base", "optimum": 6}])
+    >>> result.ok, result.table
+    (True, 'rows')
     """
-    rows = read_optima(path)
+    if path_or_rows is None or isinstance(path_or_rows, (str, bytes, os.PathLike)):
+        rows, name = read_optima(path_or_rows), str(path_or_rows or TABLE)
+    else:
+        rows, name = rows_from_records(path_or_rows), "rows"
     if not rows:
-        raise TableError(f"{path or TABLE}: the table has no rows; a regression over nothing would pass silently")
+        raise TableError(f"{name}: the table has no rows; a regression over nothing would pass silently")
     results, findings = [], table_findings(rows)
     for i, row in enumerate(rows):
         if progress is not None:
             progress(i, len(rows), row)
         try:
             result, found = check_row(row)
-        except SpecError as exc:
-            raise TableError(f"{path or TABLE} line {row.line}: column 'spec': {exc}") from None
+        except (SpecError, DAGFileError) as exc:
+            raise TableError(f"{row.where or f'{name} line {row.line}'}: column 'spec': {exc}") from None
         results.append(result)
         findings.extend(found)
-    return CheckResult(str(path or TABLE), results, findings)
+    return CheckResult(name, results, findings)

@@ -26,6 +26,12 @@ CSV with a header and one row per instance, columns in this order:
 ``seconds``
     Wall time of the fastest proof, on the machine that wrote the table.
 
+Only ``spec``, ``M``, ``variant`` and ``optimum`` are required
+(:data:`REQUIRED`): a table of one's own optima may leave the rest out, in
+any order, and may carry columns of its own, which are ignored. A ``spec``
+may also name a DAG file (any of :data:`dags.io.READ_SUFFIXES`), its path
+relative to the table's folder.
+
 :func:`read_optima` reads a table back, checking every cell, and names the
 file and line of anything wrong (:class:`TableError`). The installed table is
 :data:`TABLE`, found through :mod:`importlib.resources`.
@@ -57,8 +63,9 @@ from dataclasses import dataclass
 from functools import lru_cache
 from importlib.resources import files
 
-from dags import build, osp_tiny_names
+from dags import build, load_dag, osp_tiny_names
 from dags.errors import PebbleError
+from dags.io import READ_SUFFIXES
 from pebble.engine import verify
 from pebble.jobs import BatchError, disagreement, require_dask, run_tasks
 from pebble.schedule_io import read_schedule
@@ -67,11 +74,12 @@ from pebble.solver.steps import MAX_NODES as STEPS_MAX_NODES
 
 from .bound import normalize_variant
 
-__all__ = ["COLUMNS", "GRID", "TABLE", "CertificationError", "Instance", "Optimum", "TableError", "certify",
+__all__ = ["COLUMNS", "REQUIRED", "GRID", "TABLE", "CertificationError", "Instance", "Optimum", "TableError", "certify",
            "certify_all", "dag_for_spec", "grid", "instance_memories", "main", "prove", "proven_rows",
-           "read_optima", "table_row", "write_optima"]
+           "read_optima", "rows_from_records", "table_row", "write_optima"]
 
 COLUMNS = ("spec", "M", "variant", "optimum", "methods", "solver", "seconds")
+REQUIRED = COLUMNS[:4]
 #: The installed table (a :class:`pathlib.Path` for a package installed as files).
 TABLE = files(__package__).joinpath("data", "optima.csv")
 
@@ -113,50 +121,66 @@ class Optimum:
     optimum: int
     methods: str
     solver: str
-    seconds: float
+    seconds: float | None
     line: int
+    source: str | None = None  # the DAG file the spec names, resolved against the table's folder
+    where: str = ""  # the file and line (or row) the row came from, for messages
 
     def describe(self) -> str:
         return f"{self.spec} M={self.M} {self.variant}"
+
+    def dag(self):
+        """The DAG of the row: its file, read afresh, or its builder spec, built once."""
+        return load_dag(self.source) if self.source is not None else dag_for_spec(self.spec)
 
     def to_dict(self) -> dict:
         return {"spec": self.spec, "M": self.M, "variant": self.variant, "optimum": self.optimum,
                 "methods": self.methods, "solver": self.solver, "seconds": self.seconds}
 
 
-def _int_cell(path, line, column, text, minimum):
+def _int_cell(where, column, text, minimum):
     try:
         value = int(text)
     except ValueError:
         value = None
     if value is None or value < minimum:
-        raise TableError(f"{path} line {line}: column '{column}' must be an integer >= {minimum}, got {text!r}")
+        raise TableError(f"{where}: column '{column}' must be an integer >= {minimum}, got {text!r}")
     return value
 
 
-def _parse_row(path, line, cells) -> Optimum:
-    if len(cells) != len(COLUMNS):
-        raise TableError(f"{path} line {line}: expected {len(COLUMNS)} columns, got {len(cells)}")
-    spec, M, variant, optimum, methods, solver, seconds = cells
-    if not spec:
-        raise TableError(f"{path} line {line}: column 'spec' is empty")
+def _parse_row(path, line, cells, base=None, where=None) -> Optimum:
+    """A row from its cells by column name (missing optional columns empty); ``base``: the folder of file specs."""
+    where = where or f"{path} line {line}"
+    get = {c: str(cells.get(c, "")).strip() for c in COLUMNS}
+    if not get["spec"]:
+        raise TableError(f"{where}: column 'spec' is empty")
     try:
-        variant = normalize_variant(variant)
+        variant = normalize_variant(get["variant"])
     except ValueError as exc:
-        raise TableError(f"{path} line {line}: column 'variant': {exc}") from None
-    try:
-        secs = float(seconds)
-    except ValueError:
-        raise TableError(f"{path} line {line}: column 'seconds' must be a number, got {seconds!r}") from None
-    return Optimum(spec, _int_cell(path, line, "M", M, 1), variant, _int_cell(path, line, "optimum", optimum, 0),
-                   methods, solver, secs, line)
+        raise TableError(f"{where}: column 'variant': {exc}") from None
+    secs = None
+    if get["seconds"]:
+        try:
+            secs = float(get["seconds"])
+        except ValueError:
+            raise TableError(f"{where}: column 'seconds' must be a number, got {get['seconds']!r}") from None
+    spec = get["spec"]
+    source = None
+    if base is not None:
+        candidate = pathlib.Path(base) / spec
+        if spec.lower().endswith(READ_SUFFIXES) or candidate.is_file():
+            source = str(candidate)
+    return Optimum(spec, _int_cell(where, "M", get["M"], 1), variant, _int_cell(where, "optimum", get["optimum"], 0),
+                   get["methods"], get["solver"], secs, line, source, where)
 
 
 def read_optima(path=None) -> list[Optimum]:
     """The rows of a table of optima (default :data:`TABLE`), checked.
 
     Raises :class:`TableError` naming the file and line for a missing file,
-    a wrong header, a malformed cell or a duplicated instance.
+    a header without the :data:`REQUIRED` columns, a malformed cell or a
+    duplicated instance. A spec that names a DAG file is resolved against
+    the table's folder (:attr:`Optimum.source`).
     """
     path = pathlib.Path(path or TABLE)
     try:
@@ -171,19 +195,47 @@ def read_optima(path=None) -> list[Optimum]:
             cells = [c.strip() for c in next(csv.reader([text]))]
             if header is None:
                 header = cells
-                if tuple(header) != COLUMNS:
-                    raise TableError(f"{path} line {line}: the header must be {','.join(COLUMNS)}, "
-                                     f"got {','.join(header)}")
+                if not set(REQUIRED) <= set(header) or len(set(header)) != len(header):
+                    raise TableError(f"{path} line {line}: the header must be {','.join(COLUMNS)} (only "
+                                     f"{','.join(REQUIRED)} are required, each once), got {','.join(header)}")
                 continue
-            row = _parse_row(path, line, cells)
-            key = (row.spec, row.M, row.variant)
-            if key in seen:
-                raise TableError(f"{path} line {line}: {row.describe()} is already on line {seen[key]}")
-            seen[key] = line
-            rows.append(row)
+            if len(cells) != len(header):
+                raise TableError(f"{path} line {line}: expected {len(header)} columns, got {len(cells)}")
+            _add_row(rows, seen, _parse_row(path, line, dict(zip(header, cells)), base=path.parent))
     if header is None:
         raise TableError(f"{path}: empty file; the header must be {','.join(COLUMNS)}")
     return rows
+
+
+def rows_from_records(records) -> list[Optimum]:
+    """Table rows from mappings with the :data:`REQUIRED` keys (others optional), checked as a file's would be.
+
+    File specs are relative to the working directory; messages name the row
+    (``row 1`` is the first).
+    """
+    rows, seen = [], {}
+    for number, record in enumerate(records, start=1):
+        if isinstance(record, Optimum):
+            _add_row(rows, seen, record)
+            continue
+        if not hasattr(record, "keys"):
+            raise TableError(f"row {number}: expected a mapping with keys {', '.join(REQUIRED)}, "
+                             f"got {type(record).__name__}")
+        missing = [c for c in REQUIRED if c not in record]
+        if missing:
+            raise TableError(f"row {number}: missing {', '.join(missing)} (required: {', '.join(REQUIRED)})")
+        _add_row(rows, seen, _parse_row("rows", number, record, base=".", where=f"row {number}"))
+    return rows
+
+
+def _add_row(rows, seen, row):
+    key = (row.spec, row.M, row.variant)
+    if key in seen:
+        other = seen[key]
+        place = other.where if other.where == f"row {other.line}" else f"line {other.line}"
+        raise TableError(f"{row.where or f'line {row.line}'}: {row.describe()} is already on {place}")
+    seen[key] = row
+    rows.append(row)
 
 
 def write_optima(path, rows) -> None:
@@ -379,7 +431,8 @@ def _merge(path, new_rows):
     old = {}
     if pathlib.Path(path).exists():
         for o in read_optima(path):
-            old[(o.spec, o.M, o.variant)] = {c: getattr(o, c) for c in COLUMNS} | {"seconds": f"{o.seconds:.2f}"}
+            seconds = "" if o.seconds is None else f"{o.seconds:.2f}"
+            old[(o.spec, o.M, o.variant)] = {c: getattr(o, c) for c in COLUMNS} | {"seconds": seconds}
     for row in new_rows:
         key = (row["spec"], row["M"], row["variant"])
         if key in old and int(old[key]["optimum"]) != row["optimum"]:

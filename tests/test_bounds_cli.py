@@ -81,7 +81,7 @@ def test_bounds_check_exit_codes(capsys, table, tmp_path):
     bad = tmp_path / "bad.csv"
     bad.write_text(HEADER + "pyramid:h=3,3,base,4,made-up,none,0\n")
     code, out, _ = run(["bounds", "check", "--table", str(bad)], capsys)
-    assert code == 1 and "FAIL pyramid:h=3 M=3 base: lower bound 'trivial' = 5 exceeds the certified optimum 4" in out
+    assert code == 1 and "bad.csv line 2: pyramid:h=3 M=3 base: lower bound 'trivial' = 5 exceeds the certified optimum 4" in out
     code, out, _ = run(["bounds", "check", "--table", str(bad), "--json"], capsys)
     d = json.loads(out)
     assert code == 1 and not d["ok"] and d["findings"][0]["instance"] == "pyramid:h=3 M=3 base"

@@ -59,7 +59,7 @@ def test_hostile_case(case, tmp_path, capsys):
 
 
 def test_writer_refused_leaves_no_file(tmp_path, capsys):
-    for name in ("p.hdag", "x.graphml", "x.png"):
+    for name in ("p.gml", "x.graphml", "x.png"):
         code, _, err = run_cli(["dag", "build", "pyramid:h=2", "-o", str(tmp_path / name)], capsys)
         assert code == 2 and not (tmp_path / name).exists()
 

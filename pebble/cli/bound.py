@@ -38,7 +38,8 @@ def _optimum(dag, args):
     row = find_optimum(dag, args.M, args.variant, table=args.table)
     if row is None:
         return None, f"not certified in {args.table or TABLE}"
-    return row, f"certified: {row.optimum} ({row.methods or row.solver}, {row.seconds:g} s)"
+    how = ", ".join(x for x in (row.methods or row.solver, None if row.seconds is None else f"{row.seconds:g} s") if x)
+    return row, f"certified: {row.optimum}" + (f" ({how})" if how else "")
 
 
 def run(args) -> int:
@@ -85,8 +86,10 @@ def run(args) -> int:
 
 
 def add_table_argument(parser):
-    parser.add_argument("--table", metavar="FILE", help="table of certified optima (default: proofs/data/optima.csv; "
-                                                        "columns spec,M,variant,optimum,methods,solver,seconds)")
+    parser.add_argument("--table", metavar="FILE",
+                        help="table of certified optima (default: proofs/data/optima.csv); columns spec,M,variant,"
+                             "optimum and optionally methods,solver,seconds; a spec may name a DAG file, relative "
+                             "to the table")
 
 
 def _ratio_text(r):

@@ -11,6 +11,7 @@ import sys
 import numpy as np
 
 from dags import load_dag
+from dags.io import READ_SUFFIXES
 
 from . import CommandError
 
@@ -46,7 +47,8 @@ def positive_float(text):
 
 def add_dag_argument(parser):
     parser.add_argument("dag", metavar="DAG",
-                        help="a .json or .hdag file, or a builder spec such as pyramid:h=4 (see 'pebble dag families')")
+                        help=f"a DAG file ({', '.join(READ_SUFFIXES)}) or a builder spec such as pyramid:h=4 "
+                             "(see 'pebble dag families')")
 
 
 def add_game_arguments(parser, *, memory_required=True):

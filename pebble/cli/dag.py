@@ -71,17 +71,17 @@ def _run_info(args):
     return 0
 
 
-@subcommand("build", "build a DAG from a spec (or read a file) and write it as .json or .dot")
+@subcommand("build", f"build a DAG from a spec (or read a file) and write it as {', '.join(WRITE_SUFFIXES)}")
 def _build(p):
     add_dag_argument(p)
-    p.add_argument("-o", "--output", required=True, help="output file: .json or .dot")
+    p.add_argument("-o", "--output", required=True, help=f"output file: {', '.join(WRITE_SUFFIXES)}")
     p.set_defaults(func=_run_write)
 
 
-@subcommand("convert", "write a DAG (file or spec) as .json or .dot")
+@subcommand("convert", f"write a DAG (file or spec) as {', '.join(WRITE_SUFFIXES)}")
 def _convert(p):
     add_dag_argument(p)
-    p.add_argument("-o", "--output", required=True, help="output file: .json or .dot")
+    p.add_argument("-o", "--output", required=True, help=f"output file: {', '.join(WRITE_SUFFIXES)}")
     p.set_defaults(func=_run_write)
 
 

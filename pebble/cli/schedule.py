@@ -36,7 +36,7 @@ def register(sub):
     for name, help_text, description in (
         ("schedule", "generate a schedule with a strategy, verify it and write it to a file",
          "Generate a schedule with a strategy, verify it move by move as it is written, and write it (binary "
-         "for .pbs, text otherwise)."),
+         "for .pbs, JSON for .json, CSV for .csv, text otherwise)."),
         ("run", "generate a schedule with a strategy, verify it and print its I/O",
          "Generate a schedule with a strategy, verify it, and print its loads, stores and I/O beside the "
          "trivial lower bound."),
@@ -46,7 +46,8 @@ def register(sub):
                                                      "or input error.")
         _strategy_arguments(p)
         if name == "schedule":
-            p.add_argument("-o", "--output", required=True, help="schedule file to write (.pbs for binary)")
+            p.add_argument("-o", "--output", required=True,
+                           help="schedule file to write: .pbs binary, .json or .csv for other tools, text otherwise")
         p.add_argument("--json", action="store_true", help="print one JSON object")
         p.set_defaults(func=run)
 

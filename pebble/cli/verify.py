@@ -15,7 +15,7 @@ def register(sub):
                        description="Check a schedule (text or binary .pbs) against the rules; exit 0 if valid, "
                                    "1 if not, 2 on a usage or input error.")
     add_dag_argument(p)
-    p.add_argument("schedule", metavar="SCHEDULE", help="schedule file (text, or binary .pbs)")
+    p.add_argument("schedule", metavar="SCHEDULE", help="schedule file (text, binary .pbs, .json or .csv)")
     add_game_arguments(p)
     p.add_argument("--json", action="store_true", help="print one JSON object")
     p.set_defaults(func=run)

@@ -14,6 +14,8 @@ from __future__ import annotations
 import heapq
 import time
 
+from dags.core import takes_dag
+
 from ..moves import COMPUTE, STORE, Schedule
 from .bitmask import DagMasks, bits, lazy_moves, move_codes
 from .results import SolveResult, game_rules, proven_result
@@ -73,6 +75,7 @@ class _ConfigGame:
             yield 1, red, blue | 1 << v, done, (v << 2 | STORE,)
 
 
+@takes_dag
 def search(dag, M, *, variant="base", max_states=1_000_000, time_limit=None) -> SolveResult:
     """The optimal I/O of a tiny DAG by A* over pebble configurations.
 

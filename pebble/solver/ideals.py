@@ -16,6 +16,8 @@ from __future__ import annotations
 import heapq
 import time
 
+from dags.core import takes_dag
+
 from ..moves import COMPUTE, DELETE, LOAD, STORE, Schedule
 from .bitmask import DagMasks, bits, evictions
 from .results import SolveResult, proven_result, search_rules
@@ -94,6 +96,7 @@ class _Lattice:
         return found
 
 
+@takes_dag
 def ideal_search(dag, M, *, variant="one-shot", time_limit=None, max_states=2_000_000, progress=None) -> SolveResult:
     """The optimal one-shot I/O by A* over (ideal, red values, dirty values); see docs/solver-searches.md.
 

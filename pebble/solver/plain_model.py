@@ -20,6 +20,8 @@ import time
 import numpy as np
 from ortools.sat.python import cp_model
 
+from dags.core import takes_dag
+
 from ..moves import COMPUTE, DELETE, LOAD, STORE, Schedule
 from ..strategies import heuristic_schedule
 from .results import SolveResult, checked_report, game_rules
@@ -27,6 +29,7 @@ from .results import SolveResult, checked_report, game_rules
 __all__ = ["plain_solve"]
 
 
+@takes_dag
 def plain_solve(dag, M, *, variant="base", time_limit=60.0, workers=2, horizon=None) -> SolveResult:
     """Solve the plain time-expanded model.
 

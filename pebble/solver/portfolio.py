@@ -44,6 +44,8 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass, field
 
+from dags.core import takes_dag
+
 from ..engine import verify
 from ..moves import DELETE, STORE, Schedule, as_codes
 from ..rules import Rules
@@ -368,6 +370,7 @@ STAGES = (
 )
 
 
+@takes_dag
 def solve(dag, M, *, variant="base", time_limit=60.0, workers=2, seed=0, deterministic_time=None,
           memory_limit=None, policy=None, hint=None, progress=None, notes=None, symmetry=True, searches=True,
           log=False) -> SolveResult:

@@ -23,6 +23,8 @@ import numpy as np
 from numba import njit, types
 from numba.typed import Dict, List
 
+from dags.core import takes_dag
+
 from ..moves import COMPUTE, DELETE, LOAD, STORE, Schedule
 from .bitmask import MAX_NODES, DagMasks, bits
 from .results import SolverError, SolveResult, proven_result, search_rules
@@ -418,6 +420,7 @@ class _CtrlC:
         return False
 
 
+@takes_dag
 def step_search(dag, M, *, variant="base", time_limit=None, max_states=2_000_000, upper_bound=None,
                 progress=None) -> SolveResult:
     """The optimal base-game I/O by A* over (red, blue) in steps of one compute; see docs/solver-searches.md.

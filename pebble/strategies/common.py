@@ -7,6 +7,7 @@ import functools
 import numpy as np
 from numba import njit
 
+from dags.core import as_dag
 from dags.errors import PebbleError
 
 from ..engine import Verifier
@@ -45,12 +46,13 @@ def streamed(func):
     iterator of ``int64`` code arrays. The wrapped function returns a
     :class:`~pebble.moves.Schedule` by default and the iterator itself with
     ``stream=True`` (for schedules too large to hold: pass it to
-    :func:`pebble.verify` or :func:`pebble.write_schedule`).
+    :func:`pebble.verify` or :func:`pebble.write_schedule`). The DAG may be
+    a networkx DiGraph (:func:`dags.as_dag`).
     """
 
     @functools.wraps(func)
     def wrapper(dag, M, *, stream=False, **options):
-        chunks = func(dag, M, **options)
+        chunks = func(as_dag(dag), M, **options)
         if stream:
             return chunks
         parts = list(chunks)
@@ -118,6 +120,7 @@ def generate_verified(generator, dag, M, *, output=None, binary=None, comment=No
     >>> generate_verified(heuristic_schedule, pyramid_dag(4), 3).io
     20
     """
+    dag = as_dag(dag)
     checker = Verifier(dag, M, **(verify_options or {}))
 
     def checked(chunks):

@@ -24,6 +24,8 @@ import heapq
 import numpy as np
 from numba import njit
 
+from dags.core import takes_dag
+
 from ..moves import COMPUTE, DELETE, LOAD, STORE, Schedule
 from .common import require_memory
 
@@ -258,6 +260,7 @@ def _belady(order, indptr, indices, use_ptr, use_pos, is_out, blue, M, n):
     return out[:count]
 
 
+@takes_dag
 def heuristic_schedule(dag, M, *, order=None) -> Schedule:
     """General heuristic for any DAG: depth-first compute order, furthest-next-use eviction.
 
@@ -296,6 +299,7 @@ def heuristic_schedule(dag, M, *, order=None) -> Schedule:
                             dag.num_nodes))
 
 
+@takes_dag
 def reference_heuristic_schedule(dag, M, *, order=None) -> Schedule:
     """:func:`heuristic_schedule` in plain Python (sets and a heap): slow, for testing the fast one.
 
