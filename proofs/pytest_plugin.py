@@ -1,8 +1,10 @@
 """A pytest plugin: check the toolkit's bounds against your own optima in your own test suite.
 
-Installed with the package (entry point ``pytest11``: ``pebble_io``), it
-gives every test suite the fixture ``pebble_bounds_check``; the same check
-is :func:`assert_bounds_hold` for suites that import it. One line does it::
+A suite opts in with one line in its ``conftest.py``,
+``pytest_plugins = ["proofs.pytest_plugin"]`` (opt-in, so that other suites
+in the same environment never import the toolkit), and gets the fixture
+``pebble_bounds_check``; the same check is :func:`assert_bounds_hold` for
+suites that import it. One line does it::
 
     def test_bounds_hold_on_my_dags(pebble_bounds_check):
         pebble_bounds_check("optima.csv")  # relative to this test file

@@ -66,6 +66,7 @@ def test_cli_bounds_check_takes_a_table_of_dag_files(tmp_path, capsys):
 
 def test_the_plugin_checks_a_user_suite_in_one_line(pytester):
     user_project(pytester.path)
+    pytester.makeconftest('pytest_plugins = ["proofs.pytest_plugin"]')
     pytester.makepyfile(test_mine="""
         from proofs.pytest_plugin import assert_bounds_hold
 
