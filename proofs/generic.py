@@ -132,12 +132,12 @@ def laplacian_bottom(L, k):
 def spectral_bound(dag, M, *, eigenvalues=None):
     """Spectral bound (after Jain & Zaharia, SPAA 2020), one-shot game.
 
-    ``Q >= max_k  floor(n/k)/2 * (lambda_1 + ... + lambda_k) - (k-1) M + s``
+    ``Q >= T + max(0, max_k  floor(n/k)/2 * (lambda_1 + ... + lambda_k) - (k-1) M)``
 
     where ``n`` is the number of needed nodes, ``lambda_1 <= lambda_2 <= ...``
     the eigenvalues of the Laplacian of the needed subgraph taken undirected
-    with edge ``u -> v`` weighted ``1/outdeg(u)``, and ``s`` the outputs that
-    are not sources.
+    with edge ``u -> v`` weighted ``1/outdeg(u)``, and ``T`` the trivial bound
+    (a first load of each needed input, a store of each computed output).
 
     Proof. Order the needed nodes by first appearance (compute, or first
     load of a source) and cut the order into ``k`` consecutive segments
@@ -153,8 +153,11 @@ def spectral_bound(dag, M, *, eigenvalues=None):
     appearance in ``P_b``, every ``u`` in ``U_b`` is red at a compute; at
     most M were red just before; the others are loaded inside the window,
     because in the one-shot game a node that already appeared is never
-    computed again. Windows are disjoint and ``U_1`` is empty, so
-    ``loads >= C - (k-1) M``; the ``s`` stores of outputs come on top.
+    computed again. Windows are disjoint and ``U_1`` is empty, so these loads
+    number at least ``C - (k-1) M``. Each of them loads a node that appeared
+    in an earlier segment, after that appearance, so none is the first load
+    of an input (an input first appears by its first load): the trivial
+    bound's first loads, and its stores of outputs, come on top.
 
     The statement of the paper could not be consulted here (only its
     abstract); the form above, segments of an evaluation order, Ky Fan's
@@ -182,11 +185,11 @@ def spectral_bound(dag, M, *, eigenvalues=None):
     raw = np.floor(n / ks) / 2 * sums - (ks - 1) * M
     best = int(np.argmax(raw))
     k = best + 1
-    s = _stored_outputs(dag)
-    value = max(0, math.ceil(raw[best] - 1e-9)) + s
+    T = trivial_lower_bound(dag)
+    value = T + max(0, math.ceil(raw[best] - 1e-9))
     return Bound("spectral", "lower", value, "spectral",
-                 f"floor({n}/{k})/2 * (sum of the {k} smallest Laplacian eigenvalues = {sums[best]:.6g}) "
-                 f"- ({k}-1)*{M} + {s} output stores",
+                 f"trivial {T} + max(0, floor({n}/{k})/2 * (sum of the {k} smallest Laplacian eigenvalues = "
+                 f"{sums[best]:.6g}) - ({k}-1)*{M})",
                  Assumptions("one-shot", sliding=True),
                  "after S. Jain and M. Zaharia, Spectral lower bounds on the I/O complexity of computation "
                  "graphs, SPAA 2020 (arXiv 1909.09791); constants re-derived in proofs.generic.spectral_bound",
