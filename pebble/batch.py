@@ -292,11 +292,9 @@ def run_jobs(jobs, *, workers=None, scheduler=None, results_path=None, progress=
     Parameters
     ----------
     jobs : iterable of Job
-    workers : int, optional
-        Local worker processes (default ``os.cpu_count()``); ignored with ``scheduler``.
-    scheduler : str or distributed.Client, optional
-        A Dask scheduler address (``tcp://host:8786``) or a connected client:
-        the jobs run on that cluster (needs the ``dask`` extra).
+    workers, scheduler : optional
+        Where the jobs run, as for :func:`pebble.jobs.run_tasks`: local worker
+        processes, or a Dask cluster.
     results_path : path, optional
         JSON-lines file: jobs with a row there are skipped, and each new row
         is appended as its job finishes.
