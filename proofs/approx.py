@@ -106,7 +106,7 @@ def approx_bound(dag, M):
 
     >>> from dags import build
     >>> approx_bound(build("approx:n=256,d=4,g=3"), 8).value  # trivial: 4nd = 4096
-    5952
+    5984
     """
     n, d, g, F = approx_shape(dag)
     rho, sigma = feature_factors(n, d, g, F)

@@ -86,7 +86,7 @@ def attention_bound(dag, M):
 
     >>> from dags import build
     >>> attention_bound(build("attention:n=64,d=4"), 16).value  # trivial: 4nd = 1024
-    5785
+    5808
     """
     n, d = attention_shape(dag)
     count = n * n * d

@@ -77,7 +77,7 @@ def matmul_bound(dag, M):
 
     >>> from dags import matmul_dag
     >>> matmul_bound(matmul_dag(16, 16, 16), 4).value
-    2896
+    3010
     """
     n, k, m = matmul_shape(dag)
     count = n * k * m

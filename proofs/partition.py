@@ -71,16 +71,19 @@ def phase_bound(count, M, work, *, max_phase=None):
     Returns
     -------
     (value, R, W) : (int, int, float)
-        The bound (at least 0), the best phase length, and ``work(2M + R)`` there.
+        The bound (at least 0), the best phase length, and the events a phase
+        holds there: ``floor(work(2M + R))``, a whole number.
 
     Examples
     --------
-    >>> phase_bound(1000, 4, lambda K: K ** 2 / 4)   # R = 11: ceil(1000 / 90.25) = 12 phases
-    (121, 11, 90.25)
+    >>> phase_bound(1000, 4, lambda K: K ** 2 / 4)   # R = 11: at most floor(90.25) = 90 events, 12 phases
+    (121, 11, 90.0)
     """
     R = np.arange(1, (max_phase or 64 * M + 64) + 1, dtype=np.float64)
     W = np.minimum(np.asarray(work(2.0 * M + R), dtype=np.float64), float(count))
-    # ceil with a guard against float noise (W computed in floating point)
+    # A phase holds a whole number of events: at most floor(W). The guard lifts float noise before the floor
+    # (erring towards more events per phase, so fewer phases: never above the true bound); at least 1.
+    W = np.maximum(np.floor(W + 1e-9), 1.0)
     phases = np.ceil(count / W - 1e-9)
     values = R * (phases - 1)
     best = int(np.argmax(values))

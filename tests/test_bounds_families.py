@@ -15,7 +15,11 @@ from proofs.partition import loomis_whitney_work, phase_bound
 
 
 def brute_phase_bound(count, M, work, max_phase):
-    return max(R * (math.ceil(count / min(work(2 * M + R), count) - 1e-9) - 1) for R in range(1, max_phase + 1))
+    """Phases of R I/Os, each holding a whole number of events: at most floor(work(2M + R))."""
+    def events(R):
+        return max(1, math.floor(min(work(2 * M + R), count) + 1e-9))
+
+    return max(R * (math.ceil(count / events(R) - 1e-9) - 1) for R in range(1, max_phase + 1))
 
 
 @pytest.mark.parametrize("count,M", [(1, 3), (100, 3), (4096, 4), (16384, 16), (10 ** 6, 100)])
