@@ -17,7 +17,7 @@ import os
 from .errors import ArgumentError, SizeError
 
 __all__ = ["MAX_LINE", "BYTES_PER_NODE", "BYTES_PER_EDGE", "parse_bytes", "memory_limit", "estimated_bytes",
-           "check_budget", "bounded_lines"]
+           "check_budget", "check_file_budget", "bounded_lines", "PARSED_BYTES_PER_BYTE"]
 
 # Bytes per node and per edge of a DAG in use: the CSR arrays, ops, the cached
 # successor lists, topological order and levels, the verifier's state, and the
@@ -83,6 +83,19 @@ def check_budget(what: str, nodes, edges=None, *, limit=None) -> None:
         about = f"about {_bytes(need)}" if math.isfinite(need) else "far beyond any memory"
         raise SizeError(f"{what} would have {_count(nodes)} nodes ({about}); the limit is "
                         f"{_bytes(limit)} (set PEBBLE_MEMORY_LIMIT to change it)")
+
+
+PARSED_BYTES_PER_BYTE = 24  # what a JSON or GML parser holds per byte of the file, rounded up
+
+
+def check_file_budget(path, what: str, *, error: type[Exception] = SizeError, hint: str = "") -> int:
+    """The size of ``path``; ``error`` if parsing it whole (``what``: ``'a JSON DAG file'``) would exceed the budget."""
+    size = os.path.getsize(path)
+    need, limit = size * PARSED_BYTES_PER_BYTE, memory_limit()
+    if need > limit:
+        raise error(f"{path}: {what} of {size} bytes would take about {_bytes(need)} to parse; the limit is "
+                    f"{_bytes(limit)} ({hint + ', or ' if hint else ''}set PEBBLE_MEMORY_LIMIT to change it)")
+    return size
 
 
 def bounded_lines(path, error, limit=MAX_LINE):

@@ -46,7 +46,7 @@ from array import array
 
 import numpy as np
 
-from .budget import bounded_lines, check_budget, memory_limit
+from .budget import bounded_lines, check_budget, check_file_budget
 from .core import DAG, OPS, DAGError
 from .errors import PebbleError, SizeError
 from .labels import LabelError, Labels
@@ -64,8 +64,6 @@ class DAGFileError(PebbleError, ValueError):
 
 WRITE_SUFFIXES = (".json", ".hdag", ".dot", ".gv")
 READ_SUFFIXES = (".json", ".hdag", ".hyperdag", ".edgelist", ".txt", ".gml")
-# A parsed JSON DAG holds Python objects of up to this many bytes per byte of file.
-_JSON_BYTES_PER_BYTE = 24
 _MAX_INT_DIGITS = 19  # node ids and counts fit in int64
 
 
@@ -238,25 +236,27 @@ class _BadNumber(ValueError):
     """A number the JSON parser must not turn into an object."""
 
 
-def read_json(path) -> DAG:
-    path = os.fspath(path)
-    size = os.path.getsize(path)
-    if size * _JSON_BYTES_PER_BYTE > memory_limit():
-        raise SizeError(f"{path}: a JSON DAG file of {size} bytes would take about "
-                        f"{size * _JSON_BYTES_PER_BYTE / 1e9:.3g} GB to parse; the limit is "
-                        f"{memory_limit() / 1e9:.3g} GB (set PEBBLE_MEMORY_LIMIT to change it)")
+def load_json_file(path, error: type[Exception], what: str, *, size_error: type[Exception] = SizeError,
+                   hint: str = ""):
+    """A JSON file parsed within the memory budget, its integers of at most 19 digits and no NaN or
+    Infinity; every failure is ``error`` naming the file (and line), an oversized file ``size_error``."""
+    check_file_budget(path, what, error=size_error, hint=hint)
     try:
         with open(path, encoding="utf-8") as f:
-            obj = json.load(f, parse_int=_parse_int, parse_constant=_parse_constant)
+            return json.load(f, parse_int=_parse_int, parse_constant=_parse_constant)
     except json.JSONDecodeError as exc:
-        raise DAGFileError(f"{path} line {exc.lineno}: not valid JSON ({exc.msg})") from None
+        raise error(f"{path} line {exc.lineno}: not valid JSON ({exc.msg})") from None
     except UnicodeDecodeError as exc:
-        raise DAGFileError(f"{path}: not a UTF-8 text file (byte {exc.start})") from None
+        raise error(f"{path}: not a UTF-8 text file (byte {exc.start})") from None
     except RecursionError:
-        raise DAGFileError(f"{path}: JSON nested too deeply") from None
+        raise error(f"{path}: JSON nested too deeply") from None
     except _BadNumber as exc:
-        raise DAGFileError(f"{path}: {exc}") from None
-    return dag_from_json(obj, where=path)
+        raise error(f"{path}: {exc}") from None
+
+
+def read_json(path) -> DAG:
+    path = os.fspath(path)
+    return dag_from_json(load_json_file(path, DAGFileError, "a JSON DAG file"), where=path)
 
 
 # -- HyperDAG --------------------------------------------------------------
@@ -398,10 +398,7 @@ def read_gml(path) -> DAG:
     import networkx as nx
 
     path = os.fspath(path)
-    size = os.path.getsize(path)
-    if size * _JSON_BYTES_PER_BYTE > memory_limit():
-        raise SizeError(f"{path}: a GML file of {size} bytes is beyond the memory limit of "
-                        f"{memory_limit() / 1e9:.3g} GB (set PEBBLE_MEMORY_LIMIT to change it)")
+    check_file_budget(path, "a GML file")
     try:
         graph = nx.read_gml(path, label="id")
     except UnicodeDecodeError as exc:

@@ -46,9 +46,9 @@ import struct
 
 import numpy as np
 
-from dags.budget import bounded_lines, memory_limit
+from dags.budget import bounded_lines
 from dags.errors import PebbleError
-from dags.io import check_regular_file
+from dags.io import check_regular_file, load_json_file
 from dags.labels import parse_node_id
 
 from .moves import KIND_CODES, KINDS, Schedule, as_codes
@@ -62,8 +62,6 @@ _HEADER = struct.Struct("<8sIIQQ")
 CHUNK_MOVES = 1 << 22
 JSON_FORMAT = "pebble-schedule"
 CSV_COLUMNS = ("index", "move", "node", "label")
-# A parsed JSON schedule holds Python objects of up to this many bytes per byte of file.
-_JSON_BYTES_PER_BYTE = 24
 
 
 class ScheduleFileError(PebbleError, ValueError):
@@ -187,19 +185,8 @@ def _move_code(where, kind_name, token, dag, n, cache=None):
 
 
 def _read_json(path, dag, chunk_moves):
-    size = os.path.getsize(path)
-    if size * _JSON_BYTES_PER_BYTE > memory_limit():
-        raise ScheduleFileError(f"{path}: a JSON schedule of {size} bytes is beyond the memory limit of "
-                                f"{memory_limit() / 1e9:.3g} GB (use a .pbs file, or set PEBBLE_MEMORY_LIMIT)")
-    try:
-        with open(path, encoding="utf-8") as f:
-            obj = json.load(f)
-    except json.JSONDecodeError as exc:
-        raise ScheduleFileError(f"{path} line {exc.lineno}: not valid JSON ({exc.msg})") from None
-    except UnicodeDecodeError as exc:
-        raise ScheduleFileError(f"{path}: not a UTF-8 text file (byte {exc.start})") from None
-    except RecursionError:
-        raise ScheduleFileError(f"{path}: JSON nested too deeply") from None
+    obj = load_json_file(path, ScheduleFileError, "a JSON schedule", size_error=ScheduleFileError,
+                         hint="use a .pbs file")
     if not isinstance(obj, dict) or obj.get("format") != JSON_FORMAT:
         raise ScheduleFileError(f"{path}: not a pebble-schedule JSON file (expected an object with "
                                 f"\"format\": \"{JSON_FORMAT}\")")
