@@ -9,17 +9,7 @@ from pebble.schedule_io import write_schedule
 from pebble.solver import METHODS
 from pebble.solver.budget import default_memory_limit, parse_bytes
 
-from .common import add_dag_argument, load_dag_arg, positive_int, print_json, seed_int, table
-
-
-def _positive_float(text):
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"must be a positive number of seconds, got {text!r}") from None
-    if not value > 0:
-        raise argparse.ArgumentTypeError(f"must be a positive number of seconds, got {text}")
-    return value
+from .common import add_dag_argument, load_dag_arg, positive_float, positive_int, print_json, seed_int, table
 
 
 def _memory_size(text):
@@ -38,14 +28,14 @@ def register(sub):
     add_dag_argument(p)
     p.add_argument("-M", "--memory", dest="M", type=positive_int, required=True, help="red pebbles (fast memory size)")
     p.add_argument("--variant", default="base", help="base, one-shot, nodel or one-shot+nodel (default: base)")
-    p.add_argument("--time-limit", type=_positive_float, default=60.0, metavar="SECONDS",
+    p.add_argument("--time-limit", type=positive_float, default=60.0, metavar="SECONDS",
                    help="stop after this many seconds (default: 60)")
     p.add_argument("--workers", type=positive_int, default=2, help="solver threads (default: 2)")
     p.add_argument("--memory-limit", type=_memory_size, default=None, metavar="BYTES",
                    help="memory the solve may hold, such as 4G or 512M (default: 8G or half the machine's memory); "
                         "a model that does not fit is not built")
     p.add_argument("--seed", type=seed_int, default=0, help="CP-SAT's random seed (default: 0)")
-    p.add_argument("--deterministic-time", type=_positive_float, default=None, metavar="SECONDS",
+    p.add_argument("--deterministic-time", type=positive_float, default=None, metavar="SECONDS",
                    help="CP-SAT's deterministic time per solver call; with --workers 1, runs that repeat exactly")
     p.add_argument("--method", choices=tuple(METHODS), default="solve",
                    help="solve (default: the searches, then the CP-SAT model, in stages), cp-sat: the CP-SAT "
